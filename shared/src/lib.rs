@@ -1,0 +1,8 @@
+//! Everything a LocustTest means, with no API client: the CRD types (v1, v2), validation rules,
+//! conversion, naming, and pure builders of every Kubernetes object the operator creates.
+
+pub mod api;
+pub mod constants;
+pub mod crd;
+pub mod naming;
+pub mod command;
