@@ -49,13 +49,14 @@ pub fn master_args(spec: &LocustTestSpec) -> Result<Vec<String>, CommandError> {
     }
     args.push("--master".into());
     args.push(format!("--master-port={MASTER_PORT}"));
-    args.push(format!("--expect-workers={}", spec.worker.replicas));
+    args.push(format!("--expect-workers={}", expected_worker_connections(spec)));
     if spec.master.autostart {
         args.push("--autostart".into());
     }
-    // Upstream semantics: an absent autoquit block means enabled with the default timeout.
+    // An absent autoquit block means enabled with the default timeout (upstream). Locust refuses
+    // `--autoquit` without `--autostart` (exit 1), so a test started by hand gets neither.
     let autoquit = spec.master.autoquit.clone().unwrap_or_default();
-    if autoquit.enabled {
+    if spec.master.autostart && autoquit.enabled {
         args.push("--autoquit".into());
         args.push(autoquit.timeout.to_string());
     }
@@ -63,6 +64,28 @@ pub fn master_args(spec: &LocustTestSpec) -> Result<Vec<String>, CommandError> {
     args.push("--only-summary".into());
     args.extend(spec.master.extra_args.iter().flatten().cloned());
     Ok(args)
+}
+
+/// How many worker connections the master should wait for: each process a worker forks with
+/// `--processes N` connects as its own worker, so N pods x N processes (Locust counts them so).
+/// `--processes -1` (one per CPU) cannot be known in advance; then the pod count is used.
+pub fn expected_worker_connections(spec: &LocustTestSpec) -> i32 {
+    let seed = shell_words::split(&spec.worker.command).unwrap_or_default();
+    let args = seed.iter().chain(spec.worker.extra_args.iter().flatten());
+    let mut processes = 1;
+    let mut previous_was_flag = false;
+    for arg in args {
+        let value = match arg.strip_prefix("--processes=") {
+            Some(value) => Some(value),
+            None if previous_was_flag => Some(arg.as_str()),
+            None => None,
+        };
+        previous_was_flag = arg == "--processes";
+        if let Some(count) = value.and_then(|v| v.parse::<i32>().ok()) {
+            processes = if count > 0 { count } else { 1 };
+        }
+    }
+    spec.worker.replicas.saturating_mul(processes)
 }
 
 /// Arguments of each worker container; workers reach the master through its Service.
@@ -95,7 +118,7 @@ pub fn overridden_operator_flags(args: &[String]) -> Vec<&'static str> {
 /// Where a master and its workers listen when run as local processes instead of pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalEndpoints {
-    /// Port the master binds for worker connections (the next port is bound too).
+    /// Port the master binds for worker connections.
     pub master_port: u16,
     /// Port of the master's web UI and JSON stats.
     pub web_port: u16,

@@ -19,7 +19,8 @@ pub const MAX_WORKER_REPLICAS: i32 = 500;
 
 /// Port the master accepts worker connections on (ZeroMQ).
 pub const MASTER_PORT: i32 = 5557;
-/// Second master port Locust binds (`MASTER_PORT + 1`).
+/// Second master Service port, kept because upstream Services and network policies carry it
+/// (Locust 2.x binds only [`MASTER_PORT`]).
 pub const MASTER_PORT_2: i32 = 5558;
 /// Master web UI and JSON stats API port.
 pub const WEB_UI_PORT: i32 = 8089;

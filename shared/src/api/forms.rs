@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use k8s_openapi::api::core::v1::LocalObjectReference;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// `imagePullSecrets: [{name: ...}]`; a plain string item is rejected with the right form.
 pub(super) fn pull_secret_refs<'de, D>(deserializer: D) -> Result<Option<Vec<LocalObjectReference>>, D::Error>

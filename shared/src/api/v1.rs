@@ -7,10 +7,12 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use super::status::LocustTestStatus;
 use super::ImagePullPolicy;
+pub use super::status::LocustTestStatus;
 
 /// A LocustTest in the deprecated v1 shape.
+// Two printer columns share `type_ = "string"`, which clippy mistakes for a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "locust.io",
@@ -23,10 +25,25 @@ use super::ImagePullPolicy;
     status = "LocustTestStatus",
     derive = "PartialEq",
     deprecated = "locust.io/v1 LocustTest is deprecated, migrate to locust.io/v2",
-    printcolumn(name = "master_cmd", type_ = "string", json_path = ".spec.masterCommandSeed", description = "Master pod command seed"),
-    printcolumn(name = "worker_replica_count", type_ = "integer", json_path = ".spec.workerReplicas", description = "Number of requested worker pods"),
-    printcolumn(name = "Image", type_ = "string", json_path = ".spec.image", description = "Locust image"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "master_cmd",
+        type_ = "string",
+        json_path = ".spec.masterCommandSeed",
+        description = "Master pod command seed"
+    ),
+    printcolumn(
+        name = "worker_replica_count",
+        type_ = "integer",
+        json_path = ".spec.workerReplicas",
+        description = "Number of requested worker pods"
+    ),
+    printcolumn(
+        name = "Image",
+        type_ = "string",
+        json_path = ".spec.image",
+        description = "Locust image"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct LocustTestSpec {

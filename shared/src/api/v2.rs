@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, EnvVar, LocalObjectReference, PodSecurityContext, ResourceRequirements,
-    SecurityContext, Toleration, Volume,
+    Affinity, EnvVar, LocalObjectReference, PodSecurityContext, ResourceRequirements, SecurityContext, Toleration,
+    Volume,
 };
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -94,7 +94,11 @@ pub struct LocustTestSpec {
     #[serde(default)]
     pub image_pull_policy: ImagePullPolicy,
     /// Secrets for pulling from private registries, as `- name: secret-name`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "forms::pull_secret_refs")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "forms::pull_secret_refs"
+    )]
     pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
     /// Master pod configuration.
     pub master: MasterSpec,
@@ -163,7 +167,8 @@ pub struct MasterSpec {
     /// Start the test automatically once the expected workers are connected.
     #[serde(default = "default_true")]
     pub autostart: bool,
-    /// Quit the master this many seconds after the test ends.
+    /// Quit the master this many seconds after the test ends (only with autostart: Locust
+    /// accepts `--autoquit` only together with `--autostart`).
     #[serde(default = "default_autoquit", skip_serializing_if = "Option::is_none")]
     pub autoquit: Option<AutoquitConfig>,
     /// Additional command-line arguments, appended after the operator's flags.
@@ -209,7 +214,10 @@ pub struct AutoquitConfig {
 
 impl Default for AutoquitConfig {
     fn default() -> Self {
-        Self { enabled: true, timeout: DEFAULT_AUTOQUIT_TIMEOUT }
+        Self {
+            enabled: true,
+            timeout: DEFAULT_AUTOQUIT_TIMEOUT,
+        }
     }
 }
 
@@ -251,7 +259,10 @@ pub struct SchedulingConfig {
     pub node_selector: Option<BTreeMap<String, String>>,
     /// RuntimeClass for the pods; `""` opts out of the operator's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 253), regex(pattern = r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    #[schemars(
+        length(max = 253),
+        regex(pattern = r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub runtime_class_name: Option<String>,
 }
 
@@ -377,7 +388,7 @@ pub struct ObservabilityConfig {
 /// Native OpenTelemetry export from Locust (`--otel`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[x_kube(validation = Rule::new("!self.enabled || (has(self.endpoint) && size(self.endpoint) > 0)")
-    .message("observability.openTelemetry.endpoint is required when OpenTelemetry is enabled; set it (e.g. otel-collector.monitoring:4317) or set enabled: false"))]
+    .message("spec.observability.openTelemetry.endpoint is required when OpenTelemetry is enabled; set it (e.g. otel-collector.monitoring:4317) or set enabled: false"))]
 #[serde(rename_all = "camelCase")]
 pub struct OpenTelemetryConfig {
     /// Enable OpenTelemetry export.
@@ -393,7 +404,11 @@ pub struct OpenTelemetryConfig {
     #[serde(default)]
     pub insecure: bool,
     /// Additional OTEL_* environment variables, as a map `NAME: value`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "forms::string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "forms::string_map"
+    )]
     pub extra_env_vars: Option<BTreeMap<String, String>>,
 }
 
