@@ -2,7 +2,10 @@
 //! conversion, naming, and pure builders of every Kubernetes object the operator creates.
 
 pub mod api;
+pub mod build;
+pub mod command;
+pub mod config;
 pub mod constants;
 pub mod crd;
 pub mod naming;
-pub mod command;
+pub mod validation;
