@@ -7,5 +7,7 @@ pub mod command;
 pub mod config;
 pub mod constants;
 pub mod crd;
+pub mod health;
 pub mod naming;
+pub mod status;
 pub mod validation;

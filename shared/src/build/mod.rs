@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Resource;
 
-use crate::api::v2::LocustTest;
+use crate::api::v2::{LocustTest, LocustTestSpec};
 use crate::command::CommandError;
 use crate::config::OperatorConfig;
 use crate::constants::{MASTER_PORT, MASTER_PORT_2, WEB_UI_PORT};
@@ -23,6 +23,31 @@ use crate::naming::{self, Role};
 pub use env::container_env;
 pub use pod::pod_template;
 pub use volumes::{pod_volume_mounts, pod_volumes};
+
+/// Annotation on every child recording the spec it was built from, so the operator can tell a
+/// later spec edit (ignored: tests are immutable) from a reverted one.
+pub const ANNOTATION_SPEC_FINGERPRINT: &str = "locust.io/spec-fingerprint";
+
+/// A stable fingerprint of a spec: FNV-1a (64 bit) of its canonical JSON. Serialisation is
+/// deterministic (struct field order, sorted maps), so equal specs give equal fingerprints across
+/// operator restarts and versions of this crate that serialise the same.
+pub fn spec_fingerprint(spec: &LocustTestSpec) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let canonical = serde_json::to_vec(spec).unwrap_or_default();
+    let hash = canonical
+        .iter()
+        .fold(OFFSET, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME));
+    format!("{hash:016x}")
+}
+
+/// The fingerprint a child was built from, if it carries one.
+pub fn built_from(meta: &ObjectMeta) -> Option<&str> {
+    meta.annotations
+        .as_ref()?
+        .get(ANNOTATION_SPEC_FINGERPRINT)
+        .map(String::as_str)
+}
 
 /// Why a LocustTest cannot be turned into pods.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +92,10 @@ fn child_meta(test: &LocustTest, role: Role) -> Result<ObjectMeta, BuildError> {
         name: Some(naming::child_name(name, role)),
         namespace: test.metadata.namespace.clone(),
         labels: Some(naming::selector_labels(name, role)),
+        annotations: Some(BTreeMap::from([(
+            ANNOTATION_SPEC_FINGERPRINT.to_string(),
+            spec_fingerprint(&test.spec),
+        )])),
         // blockOwnerDeletion as upstream: a foreground delete of the test waits for its children.
         owner_references: test.controller_owner_ref(&()).map(|owner| {
             vec![OwnerReference {
