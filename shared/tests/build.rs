@@ -2,17 +2,20 @@
 //! scheduling, resources and Job settings.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)]
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::{args, container, env_var, from_yaml, operator_config, pod, pod_metadata, quantities};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec};
 use shared::api::v2::LocustTest;
 use shared::build::{self, Children};
 use shared::config::OperatorConfig;
 use shared::naming::Role;
 
 fn test_from(yaml: &str) -> LocustTest {
-    serde_yaml::from_str(yaml).expect("test YAML parses")
+    from_yaml(yaml)
 }
 
 const MINIMAL: &str = r#"
@@ -28,42 +31,17 @@ spec:
     replicas: 3
 "#;
 
-fn config(vars: &[(&str, &str)]) -> OperatorConfig {
-    let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    OperatorConfig::from_lookup(|name| vars.get(name).cloned()).expect("valid operator config")
-}
-
 fn children(yaml: &str, config: &OperatorConfig) -> Children {
     build::children(&test_from(yaml), config).expect("test builds")
 }
 
-fn pod(job: &Job) -> &PodSpec {
-    job.spec.as_ref().unwrap().template.spec.as_ref().unwrap()
-}
-
-fn container(job: &Job) -> &Container {
-    let pod = pod(job);
-    assert_eq!(pod.containers.len(), 1, "exactly one container, no sidecar");
-    assert!(pod.init_containers.is_none(), "no (native) sidecar init containers");
-    &pod.containers[0]
-}
-
-fn args(job: &Job) -> Vec<&str> {
-    container(job)
-        .args
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(String::as_str)
-        .collect()
+/// The children an operator with the default configuration builds.
+fn default_children(yaml: &str) -> Children {
+    children(yaml, &OperatorConfig::default())
 }
 
 fn env_names(job: &Job) -> Vec<&str> {
     container(job).env.iter().flatten().map(|e| e.name.as_str()).collect()
-}
-
-fn env<'a>(job: &'a Job, name: &str) -> Option<&'a EnvVar> {
-    container(job).env.iter().flatten().find(|e| e.name == name)
 }
 
 fn with_spec(extra: &str) -> String {
@@ -72,7 +50,7 @@ fn with_spec(extra: &str) -> String {
 
 #[test]
 fn master_and_worker_argv_follow_upstream_order() {
-    let built = children(MINIMAL, &OperatorConfig::default());
+    let built = default_children(MINIMAL);
     assert_eq!(
         args(&built.master_job),
         [
@@ -111,7 +89,7 @@ fn master_and_worker_argv_follow_upstream_order() {
 #[test]
 fn a_quoted_argument_in_the_command_seed_stays_one_argument() {
     let yaml = MINIMAL.replace("--run-time 3m", r#"--run-time 3m --tags 'checkout flow'"#);
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     assert!(
         args(&built.master_job)
             .windows(2)
@@ -137,7 +115,7 @@ fn autostart_and_autoquit_switches_change_the_master_flags() {
         "    command: \"--locustfile /lotest/src/t.py --host",
         "    autostart: false\n    autoquit: {enabled: true, timeout: 5}\n    extraArgs: [--csv, /tmp/out]\n    command: \"--locustfile /lotest/src/t.py --host",
     );
-    let master = args(&children(&yaml, &OperatorConfig::default()).master_job).join(" ");
+    let master = args(&default_children(&yaml).master_job).join(" ");
     assert!(!master.contains("--autostart"), "{master}");
     assert!(
         !master.contains("--autoquit"),
@@ -149,7 +127,7 @@ fn autostart_and_autoquit_switches_change_the_master_flags() {
     );
 
     let yaml = yaml.replace("autostart: false", "autostart: true");
-    let master = args(&children(&yaml, &OperatorConfig::default()).master_job).join(" ");
+    let master = args(&default_children(&yaml).master_job).join(" ");
     assert!(
         master.ends_with("--autostart --autoquit 5 --enable-rebalancing --only-summary --csv /tmp/out"),
         "{master}"
@@ -159,7 +137,7 @@ fn autostart_and_autoquit_switches_change_the_master_flags() {
         "    command: \"--locustfile /lotest/src/t.py --host",
         "    autoquit: {enabled: false}\n    command: \"--locustfile /lotest/src/t.py --host",
     );
-    let master = args(&children(&yaml, &OperatorConfig::default()).master_job).join(" ");
+    let master = args(&default_children(&yaml).master_job).join(" ");
     assert!(!master.contains("--autoquit"), "{master}");
     assert!(master.contains("--autostart"), "{master}");
 }
@@ -170,32 +148,21 @@ fn worker_processes_multiply_the_connections_the_master_waits_for() {
         "    replicas: 3",
         "    replicas: 3\n    extraArgs: [--processes, \"4\"]",
     );
-    assert!(args(&children(&yaml, &OperatorConfig::default()).master_job).contains(&"--expect-workers=12"));
+    assert!(args(&default_children(&yaml).master_job).contains(&"--expect-workers=12"));
     let yaml = MINIMAL.replace("    replicas: 3", "    replicas: 3\n    extraArgs: [--processes=-1]");
-    assert!(args(&children(&yaml, &OperatorConfig::default()).master_job).contains(&"--expect-workers=3"));
+    assert!(args(&default_children(&yaml).master_job).contains(&"--expect-workers=3"));
 }
 
 #[test]
 fn names_replace_dots_and_labels_keep_the_raw_name() {
     let yaml = MINIMAL.replace("name: demo,", "name: demo.v2,");
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     assert_eq!(built.service.metadata.name.as_deref(), Some("demo-v2-master"));
     assert_eq!(built.master_job.metadata.name.as_deref(), Some("demo-v2-master"));
     assert_eq!(built.worker_job.metadata.name.as_deref(), Some("demo-v2-worker"));
     assert_eq!(container(&built.worker_job).name, "demo-v2-worker");
     assert!(args(&built.worker_job).contains(&"--master-host=demo-v2-master"));
-    let labels = built
-        .worker_job
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .metadata
-        .as_ref()
-        .unwrap()
-        .labels
-        .as_ref()
-        .unwrap();
+    let labels = pod_metadata(&built.worker_job).labels.as_ref().unwrap();
     assert_eq!(labels["performance-test-name"], "demo.v2");
     assert_eq!(labels["app"], "demo.v2");
     assert_eq!(labels["performance-test-pod-name"], "demo-v2-worker");
@@ -216,39 +183,22 @@ fn user_labels_and_annotations_reach_pods_but_cannot_replace_selector_labels() {
         "    command: \"--locustfile /lotest/src/t.py\"\n",
         "    command: \"--locustfile /lotest/src/t.py\"\n    labels: {team: perf, performance-test-name: other, performance-test-pod-name: x}\n    annotations: {prometheus.io/scrape: \"true\"}\n",
     );
-    let built = children(&yaml, &OperatorConfig::default());
-    let meta = built
-        .worker_job
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .metadata
-        .clone()
-        .unwrap();
-    let labels = meta.labels.unwrap();
+    let built = default_children(&yaml);
+    let meta = pod_metadata(&built.worker_job);
+    let labels = meta.labels.as_ref().unwrap();
     assert_eq!(labels["team"], "perf");
     assert_eq!(labels["performance-test-name"], "demo");
     assert_eq!(labels["performance-test-pod-name"], "demo-worker");
-    assert_eq!(meta.annotations.unwrap()["prometheus.io/scrape"], "true");
-    let master_meta = built
-        .master_job
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .metadata
-        .clone()
-        .unwrap();
+    assert_eq!(meta.annotations.as_ref().unwrap()["prometheus.io/scrape"], "true");
     assert!(
-        master_meta.annotations.is_none(),
+        pod_metadata(&built.master_job).annotations.is_none(),
         "no operator annotations: there is no exporter to scrape"
     );
 }
 
 #[test]
 fn service_exposes_worker_ports_and_the_web_ui_and_selects_the_master_pod() {
-    let service = children(MINIMAL, &OperatorConfig::default()).service;
+    let service = default_children(MINIMAL).service;
     let spec = service.spec.unwrap();
     let ports: Vec<(String, i32)> = spec
         .ports
@@ -273,7 +223,7 @@ fn service_exposes_worker_ports_and_the_web_ui_and_selects_the_master_pod() {
 
 #[test]
 fn container_ports_match_upstream() {
-    let built = children(MINIMAL, &OperatorConfig::default());
+    let built = default_children(MINIMAL);
     let ports = |job: &Job| {
         container(job)
             .ports
@@ -288,7 +238,7 @@ fn container_ports_match_upstream() {
 
 #[test]
 fn jobs_run_once_and_are_owned_by_the_test() {
-    let built = children(MINIMAL, &OperatorConfig::default());
+    let built = default_children(MINIMAL);
     for (job, parallelism) in [(&built.master_job, 1), (&built.worker_job, 3)] {
         let spec = job.spec.as_ref().unwrap();
         assert_eq!(spec.parallelism, Some(parallelism));
@@ -313,22 +263,22 @@ fn jobs_run_once_and_are_owned_by_the_test() {
 
 #[test]
 fn ttl_comes_from_the_operator_and_zero_is_kept() {
-    let built = children(MINIMAL, &config(&[("JOB_TTL_SECONDS_AFTER_FINISHED", "0")]));
+    let built = children(MINIMAL, &operator_config(&[("JOB_TTL_SECONDS_AFTER_FINISHED", "0")]));
     assert_eq!(built.master_job.spec.unwrap().ttl_seconds_after_finished, Some(0));
-    let built = children(MINIMAL, &config(&[("JOB_TTL_SECONDS_AFTER_FINISHED", "3600")]));
+    let built = children(MINIMAL, &operator_config(&[("JOB_TTL_SECONDS_AFTER_FINISHED", "3600")]));
     assert_eq!(built.worker_job.spec.unwrap().ttl_seconds_after_finished, Some(3600));
 }
 
 #[test]
 fn pull_policy_and_pull_secrets_reach_both_pods() {
     let yaml = with_spec("  imagePullPolicy: Always\n  imagePullSecrets: [{name: gcr-secret}]\n");
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     for job in [&built.master_job, &built.worker_job] {
         assert_eq!(container(job).image.as_deref(), Some("locustio/locust:2.20.0"));
         assert_eq!(container(job).image_pull_policy.as_deref(), Some("Always"));
         assert_eq!(pod(job).image_pull_secrets.as_ref().unwrap()[0].name, "gcr-secret");
     }
-    let built = children(MINIMAL, &OperatorConfig::default());
+    let built = default_children(MINIMAL);
     assert_eq!(
         container(&built.master_job).image_pull_policy.as_deref(),
         Some("IfNotPresent")
@@ -337,7 +287,7 @@ fn pull_policy_and_pull_secrets_reach_both_pods() {
 
 #[test]
 fn security_defaults_are_hardened_and_the_test_can_replace_them() {
-    let built = children(MINIMAL, &OperatorConfig::default());
+    let built = default_children(MINIMAL);
     let pod_security = pod(&built.master_job).security_context.clone().unwrap();
     assert_eq!(pod_security.seccomp_profile.unwrap().type_, "RuntimeDefault");
     assert_eq!(pod_security.run_as_user, None, "no fixed UID (OpenShift assigns one)");
@@ -348,7 +298,7 @@ fn security_defaults_are_hardened_and_the_test_can_replace_them() {
     let yaml = with_spec(
         "  security:\n    podSecurityContext: {runAsUser: 1000, runAsNonRoot: true}\n    containerSecurityContext: {readOnlyRootFilesystem: true}\n",
     );
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     let pod_security = pod(&built.master_job).security_context.clone().unwrap();
     assert_eq!(pod_security.run_as_user, Some(1000));
     assert_eq!(
@@ -363,7 +313,7 @@ fn security_defaults_are_hardened_and_the_test_can_replace_them() {
 #[test]
 fn test_files_and_lib_are_mounted_and_lib_is_importable() {
     let yaml = with_spec("  testFiles: {configMapRef: scripts, libConfigMapRef: libs}\n");
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     for (job, role) in [(&built.master_job, Role::Master), (&built.worker_job, Role::Worker)] {
         let volumes = pod(job).volumes.clone().unwrap();
         let expected_src_volume = format!("demo-{role}");
@@ -381,17 +331,17 @@ fn test_files_and_lib_are_mounted_and_lib_is_importable() {
             ("locust-lib", "/opt/locust/lib")
         );
         assert_eq!(
-            env(job, "PYTHONPATH").unwrap().value.as_deref(),
+            env_var(job, "PYTHONPATH").unwrap().value.as_deref(),
             Some("/opt/locust/lib")
         );
     }
 
     let yaml = with_spec("  testFiles: {configMapRef: scripts, srcMountPath: /tests, libMountPath: /libs}\n");
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     let mounts = container(&built.master_job).volume_mounts.clone().unwrap();
     assert_eq!(mounts.len(), 1, "no lib ConfigMap, no lib mount");
     assert_eq!(mounts[0].mount_path, "/tests");
-    assert!(env(&built.master_job, "PYTHONPATH").is_none());
+    assert!(env_var(&built.master_job, "PYTHONPATH").is_none());
 }
 
 #[test]
@@ -407,7 +357,7 @@ fn env_order_is_kafka_then_otel_then_pythonpath_then_the_tests_variables() {
         "      enabled: true\n      endpoint: otel:4317\n      insecure: true\n",
         "      extraEnvVars: {OTEL_SERVICE_NAME: load, OTEL_RESOURCE_ATTRIBUTES: team=perf}\n",
     ));
-    let kafka = config(&[
+    let kafka = operator_config(&[
         ("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"),
         ("KAFKA_CREDENTIALS_SECRET", "kafka-user"),
     ]);
@@ -433,7 +383,7 @@ fn env_order_is_kafka_then_otel_then_pythonpath_then_the_tests_variables() {
             "API_TOKEN",
         ]
     );
-    let token = env(&built.worker_job, "API_TOKEN")
+    let token = env_var(&built.worker_job, "API_TOKEN")
         .unwrap()
         .value_from
         .clone()
@@ -442,14 +392,14 @@ fn env_order_is_kafka_then_otel_then_pythonpath_then_the_tests_variables() {
         .unwrap();
     assert_eq!((token.name.as_str(), token.key.as_str()), ("api-secret", "token"));
     assert_eq!(
-        env(&built.master_job, "OTEL_EXPORTER_OTLP_ENDPOINT")
+        env_var(&built.master_job, "OTEL_EXPORTER_OTLP_ENDPOINT")
             .unwrap()
             .value
             .as_deref(),
         Some("otel:4317")
     );
     assert_eq!(
-        env(&built.master_job, "OTEL_EXPORTER_OTLP_PROTOCOL")
+        env_var(&built.master_job, "OTEL_EXPORTER_OTLP_PROTOCOL")
             .unwrap()
             .value
             .as_deref(),
@@ -463,7 +413,7 @@ fn env_order_is_kafka_then_otel_then_pythonpath_then_the_tests_variables() {
 
 #[test]
 fn kafka_is_absent_unless_configured_and_the_password_is_never_literal() {
-    let built = children(MINIMAL, &OperatorConfig::default());
+    let built = default_children(MINIMAL);
     assert!(
         env_names(&built.master_job)
             .iter()
@@ -472,12 +422,12 @@ fn kafka_is_absent_unless_configured_and_the_password_is_never_literal() {
 
     let built = children(
         MINIMAL,
-        &config(&[
+        &operator_config(&[
             ("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"),
             ("KAFKA_CREDENTIALS_SECRET", "kafka-user"),
         ]),
     );
-    let password = env(&built.master_job, "KAFKA_PASSWORD").unwrap();
+    let password = env_var(&built.master_job, "KAFKA_PASSWORD").unwrap();
     assert_eq!(password.value, None);
     let selector = password.value_from.clone().unwrap().secret_key_ref.unwrap();
     assert_eq!(
@@ -485,7 +435,7 @@ fn kafka_is_absent_unless_configured_and_the_password_is_never_literal() {
         ("kafka-user", "password")
     );
     assert_eq!(
-        env(&built.master_job, "KAFKA_BOOTSTRAP_SERVERS")
+        env_var(&built.master_job, "KAFKA_BOOTSTRAP_SERVERS")
             .unwrap()
             .value
             .as_deref(),
@@ -497,7 +447,7 @@ fn kafka_is_absent_unless_configured_and_the_password_is_never_literal() {
 fn a_test_variable_replaces_an_operator_variable_of_the_same_name() {
     let yaml =
         with_spec("  testFiles: {libConfigMapRef: libs}\n  env:\n    variables: [{name: PYTHONPATH, value: /mine}]\n");
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     let values: Vec<_> = container(&built.master_job)
         .env
         .iter()
@@ -513,7 +463,7 @@ fn env_from_lists_config_maps_then_secrets_with_prefixes() {
     let yaml = with_spec(
         "  env:\n    secretRefs: [{name: api-credentials, prefix: API_}]\n    configMapRefs: [{name: app-config}]\n",
     );
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     let env_from = container(&built.worker_job).env_from.clone().unwrap();
     assert_eq!(env_from[0].config_map_ref.as_ref().unwrap().name, "app-config");
     assert_eq!(env_from[0].prefix, None);
@@ -526,7 +476,7 @@ fn secret_mounts_become_read_only_secret_volumes_without_duplicates() {
     let yaml = with_spec(
         "  env:\n    secretMounts:\n      - {name: tls.certs, mountPath: /etc/certs}\n      - {name: tls.certs, mountPath: /etc/certs-copy, readOnly: false}\n",
     );
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     let volumes = pod(&built.master_job).volumes.clone().unwrap();
     assert_eq!(volumes.len(), 1);
     assert_eq!(volumes[0].name, "secret-tls-certs");
@@ -553,7 +503,7 @@ fn volumes_reach_only_the_pods_their_mounts_target() {
         "    - {name: data, mountPath: /data}\n",
         "    - {name: reports, mountPath: /reports, target: master, subPath: run1, readOnly: true}\n",
     ));
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     let names = |job: &Job| {
         pod(job)
             .volumes
@@ -587,7 +537,7 @@ fn affinity_and_tolerations_are_applied_only_when_the_operator_allows_it() {
         "    affinity:\n      nodeAffinity:\n        requiredDuringSchedulingIgnoredDuringExecution:\n",
         "          nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [load]}]}]\n",
     ));
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     assert!(pod(&built.master_job).affinity.is_none());
     assert!(pod(&built.master_job).tolerations.is_none());
     assert_eq!(
@@ -596,7 +546,7 @@ fn affinity_and_tolerations_are_applied_only_when_the_operator_allows_it() {
         "nodeSelector is not gated"
     );
 
-    let allowed = config(&[
+    let allowed = operator_config(&[
         ("ENABLE_AFFINITY_CR_INJECTION", "true"),
         ("ENABLE_TAINT_TOLERATIONS_CR_INJECTION", "true"),
     ]);
@@ -612,7 +562,7 @@ fn affinity_and_tolerations_are_applied_only_when_the_operator_allows_it() {
 
 #[test]
 fn runtime_class_from_the_test_wins_and_empty_opts_out_of_the_default() {
-    let gvisor = config(&[("DEFAULT_RUNTIME_CLASS_NAME", "gvisor")]);
+    let gvisor = operator_config(&[("DEFAULT_RUNTIME_CLASS_NAME", "gvisor")]);
     let class =
         |yaml: &str, config: &OperatorConfig| pod(&children(yaml, config).worker_job).runtime_class_name.clone();
     assert_eq!(class(MINIMAL, &gvisor).as_deref(), Some("gvisor"));
@@ -627,34 +577,20 @@ fn runtime_class_from_the_test_wins_and_empty_opts_out_of_the_default() {
     );
 }
 
-fn quantities(
-    map: &Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
-) -> BTreeMap<String, String> {
-    map.iter().flatten().map(|(k, v)| (k.clone(), v.0.clone())).collect()
-}
-
 #[test]
 fn resources_come_from_the_test_then_the_role_default_then_the_global_default() {
-    let built = children(MINIMAL, &OperatorConfig::default());
+    let built = default_children(MINIMAL);
     let resources = container(&built.master_job).resources.clone().unwrap();
     assert_eq!(
-        quantities(&resources.requests),
-        BTreeMap::from([
-            ("cpu".into(), "250m".into()),
-            ("memory".into(), "128Mi".into()),
-            ("ephemeral-storage".into(), "30M".into())
-        ])
+        quantities(resources.requests.as_ref()),
+        BTreeMap::from([("cpu", "250m"), ("memory", "128Mi"), ("ephemeral-storage", "30M")])
     );
     assert_eq!(
-        quantities(&resources.limits),
-        BTreeMap::from([
-            ("cpu".into(), "1000m".into()),
-            ("memory".into(), "1024Mi".into()),
-            ("ephemeral-storage".into(), "50M".into())
-        ])
+        quantities(resources.limits.as_ref()),
+        BTreeMap::from([("cpu", "1000m"), ("memory", "1024Mi"), ("ephemeral-storage", "50M")])
     );
 
-    let operator = config(&[
+    let operator = operator_config(&[
         ("POD_CPU_LIMIT", ""),
         ("WORKER_POD_MEM_LIMIT", "2Gi"),
         ("MASTER_POD_CPU_REQUEST", "100m"),
@@ -662,14 +598,14 @@ fn resources_come_from_the_test_then_the_role_default_then_the_global_default() 
     let built = children(MINIMAL, &operator);
     let worker = container(&built.worker_job).resources.clone().unwrap();
     assert!(
-        !quantities(&worker.limits).contains_key("cpu"),
+        !quantities(worker.limits.as_ref()).contains_key("cpu"),
         "an empty global CPU limit disables it"
     );
-    assert_eq!(quantities(&worker.limits)["memory"], "2Gi");
-    assert_eq!(quantities(&worker.requests)["cpu"], "250m");
+    assert_eq!(quantities(worker.limits.as_ref())["memory"], "2Gi");
+    assert_eq!(quantities(worker.requests.as_ref())["cpu"], "250m");
     let master = container(&built.master_job).resources.clone().unwrap();
-    assert_eq!(quantities(&master.requests)["cpu"], "100m");
-    assert_eq!(quantities(&master.limits)["memory"], "1024Mi");
+    assert_eq!(quantities(master.requests.as_ref())["cpu"], "100m");
+    assert_eq!(quantities(master.limits.as_ref())["memory"], "1024Mi");
 
     let yaml = MINIMAL.replace(
         "    command: \"--locustfile /lotest/src/t.py\"\n",
@@ -677,13 +613,10 @@ fn resources_come_from_the_test_then_the_role_default_then_the_global_default() 
     );
     let built = children(&yaml, &operator);
     let worker = container(&built.worker_job).resources.clone().unwrap();
+    assert_eq!(quantities(worker.requests.as_ref()), BTreeMap::from([("cpu", "500m")]));
     assert_eq!(
-        quantities(&worker.requests),
-        BTreeMap::from([("cpu".into(), "500m".into())])
-    );
-    assert_eq!(
-        quantities(&worker.limits),
-        BTreeMap::from([("memory".into(), "1Gi".into())]),
+        quantities(worker.limits.as_ref()),
+        BTreeMap::from([("memory", "1Gi")]),
         "the test's resources replace the defaults entirely"
     );
 }
@@ -693,14 +626,38 @@ fn building_is_deterministic() {
     let yaml = with_spec(
         "  observability:\n    openTelemetry: {enabled: true, endpoint: e:4317, extraEnvVars: {B: b, A: a, C: c}}\n",
     );
-    let first = serde_json::to_string(&children(&yaml, &OperatorConfig::default()).worker_job).unwrap();
-    let second = serde_json::to_string(&children(&yaml, &OperatorConfig::default()).worker_job).unwrap();
+    let first = serde_json::to_string(&default_children(&yaml).worker_job).unwrap();
+    let second = serde_json::to_string(&default_children(&yaml).worker_job).unwrap();
     assert_eq!(first, second);
+}
+
+#[test]
+fn children_record_the_spec_they_were_built_from() {
+    let built = default_children(MINIMAL);
+    let fingerprint = build::built_from(&built.master_job.metadata).unwrap().to_string();
+    assert_eq!(
+        build::built_from(&built.worker_job.metadata),
+        Some(fingerprint.as_str())
+    );
+    assert_eq!(build::built_from(&built.service.metadata), Some(fingerprint.as_str()));
+    assert_eq!(fingerprint, build::spec_fingerprint(&test_from(MINIMAL).spec));
+    let edited = test_from(&MINIMAL.replace("replicas: 3", "replicas: 4"));
+    assert_ne!(
+        build::spec_fingerprint(&edited.spec),
+        fingerprint,
+        "an edit changes the fingerprint"
+    );
+    let metadata_only = test_from(&MINIMAL.replace("namespace: load", "namespace: load, labels: {a: b}"));
+    assert_eq!(
+        build::spec_fingerprint(&metadata_only.spec),
+        fingerprint,
+        "metadata is not the spec"
+    );
 }
 
 #[test]
 fn a_dry_run_test_without_uid_builds_without_owner_reference() {
     let yaml = MINIMAL.replace(", uid: 0b6f1d9e-4a57-4a35-9d55-8f2a4c1e7b10", "");
-    let built = children(&yaml, &OperatorConfig::default());
+    let built = default_children(&yaml);
     assert!(built.master_job.metadata.owner_references.is_none());
 }

@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)]
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use k8s_openapi::api::core::v1::{NodeSelectorRequirement, Toleration};
+use k8s_openapi::api::core::v1::{NodeAffinity, NodeSelectorRequirement, Toleration};
 use serde_json::{Value, json};
 use shared::api::conversion::{
     API_VERSION_V1, API_VERSION_V2, ConversionError, convert_object, lift_spec, project_spec, review, v1_to_v2,
@@ -16,11 +19,11 @@ use shared::api::{ImagePullPolicy, v1, v2};
 use shared::constants::{ANNOTATION_V1_SPEC, ANNOTATION_V2_SPEC};
 
 fn v1_object(yaml: &str) -> v1::LocustTest {
-    serde_yaml::from_str(yaml).unwrap()
+    common::from_yaml(yaml)
 }
 
 fn v2_object(yaml: &str) -> v2::LocustTest {
-    serde_yaml::from_str(yaml).unwrap()
+    common::from_yaml(yaml)
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -32,6 +35,14 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn annotation<'a>(meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key: &str) -> Option<&'a str> {
     meta.annotations.as_ref()?.get(key).map(String::as_str)
+}
+
+fn node_affinity(spec: &v2::LocustTestSpec) -> &NodeAffinity {
+    spec.scheduling
+        .as_ref()
+        .and_then(|s| s.affinity.as_ref())
+        .and_then(|a| a.node_affinity.as_ref())
+        .expect("the spec has node affinity")
 }
 
 fn required_expressions(spec: &v2::LocustTestSpec) -> Vec<Vec<NodeSelectorRequirement>> {
@@ -58,18 +69,7 @@ fn requirement(key: &str, operator: &str, values: &[&str]) -> NodeSelectorRequir
 }
 
 /// The v1 example of the API reference.
-const DOC_V1_EXAMPLE: &str = r#"
-apiVersion: locust.io/v1
-kind: LocustTest
-metadata:
-  name: basic-test
-spec:
-  image: locustio/locust:2.20.0
-  masterCommandSeed: "--locustfile /lotest/src/test.py --host https://example.com"
-  workerCommandSeed: "--locustfile /lotest/src/test.py"
-  workerReplicas: 3
-  configMap: test-scripts
-"#;
+const DOC_V1_EXAMPLE: &str = include_str!("fixtures/docs/api-reference--v1-example.yaml");
 
 /// The v1 affinity and toleration examples of the advanced-topics guide, in one object, with the
 /// affinity labels deliberately out of key order.
@@ -220,20 +220,8 @@ fn v1_affinity_becomes_one_term_of_in_expressions_in_key_order() {
             requirement("nodeAffinityLabel3", "In", &["high-memory"]),
         ]]
     );
-    let node_affinity = converted
-        .spec
-        .scheduling
-        .as_ref()
-        .unwrap()
-        .affinity
-        .as_ref()
-        .unwrap()
-        .node_affinity
-        .as_ref();
     assert_eq!(
-        node_affinity
-            .unwrap()
-            .preferred_during_scheduling_ignored_during_execution,
+        node_affinity(&converted.spec).preferred_during_scheduling_ignored_during_execution,
         None
     );
 }
@@ -519,17 +507,10 @@ fn editing_v1_scheduling_keeps_what_v1_never_showed() {
     );
     let scheduling = stored.spec.scheduling.as_ref().unwrap();
     let original_scheduling = original.spec.scheduling.as_ref().unwrap();
-    let preferred = |s: &v2::SchedulingConfig| {
-        s.affinity
-            .as_ref()
-            .unwrap()
-            .node_affinity
-            .as_ref()
-            .unwrap()
-            .preferred_during_scheduling_ignored_during_execution
-            .clone()
-    };
-    assert_eq!(preferred(scheduling), preferred(original_scheduling));
+    assert_eq!(
+        node_affinity(&stored.spec).preferred_during_scheduling_ignored_during_execution,
+        node_affinity(&original.spec).preferred_during_scheduling_ignored_during_execution
+    );
     let tolerations = scheduling.tolerations.as_ref().unwrap();
     let keys: Vec<_> = tolerations.iter().map(|t| t.key.as_deref()).collect();
     assert_eq!(keys, vec![Some("dedicated"), Some("new"), None]);
@@ -633,17 +614,27 @@ fn answer(body: &[u8]) -> Value {
     answer["response"].clone()
 }
 
-#[test]
-fn review_converts_mixed_versions_to_v2_in_order() {
-    let body = fixture("review-mixed-to-v2.json");
+/// The review in fixture `name` as sent, and the objects of its answer, which must be a success
+/// for `uid` with every object at `api_version`.
+fn successful_review(name: &str, uid: &str, api_version: &str) -> (Value, Vec<Value>) {
+    let body = fixture(name);
     let request: Value = serde_json::from_slice(&body).unwrap();
     let response = answer(&body);
-
-    assert_eq!(response["uid"], "3f1c2a9e-7d41-4b8e-9a55-0c6d2e8b1f01");
+    assert_eq!(response["uid"], uid);
     assert_eq!(response["result"]["status"], "Success");
-    let objects = response["convertedObjects"].as_array().unwrap();
+    let objects = response["convertedObjects"].as_array().unwrap().clone();
+    assert!(objects.iter().all(|o| o["apiVersion"] == api_version));
+    (request, objects)
+}
+
+#[test]
+fn review_converts_mixed_versions_to_v2_in_order() {
+    let (request, objects) = successful_review(
+        "review-mixed-to-v2.json",
+        "3f1c2a9e-7d41-4b8e-9a55-0c6d2e8b1f01",
+        API_VERSION_V2,
+    );
     assert_eq!(objects.len(), 3);
-    assert!(objects.iter().all(|o| o["apiVersion"] == "locust.io/v2"));
 
     let basic = &objects[0];
     assert_eq!(basic["metadata"]["name"], "basic-test");
@@ -687,14 +678,11 @@ fn review_converts_mixed_versions_to_v2_in_order() {
 
 #[test]
 fn review_converts_to_v1_recording_what_v1_cannot_hold_and_back_exactly() {
-    let body = fixture("review-to-v1.json");
-    let request: Value = serde_json::from_slice(&body).unwrap();
-    let response = answer(&body);
-
-    assert_eq!(response["uid"], "9b0e6f3a-1c2d-4e5f-8a7b-6c5d4e3f2a10");
-    assert_eq!(response["result"]["status"], "Success");
-    let objects = response["convertedObjects"].as_array().unwrap();
-    assert!(objects.iter().all(|o| o["apiVersion"] == "locust.io/v1"));
+    let (request, objects) = successful_review(
+        "review-to-v1.json",
+        "9b0e6f3a-1c2d-4e5f-8a7b-6c5d4e3f2a10",
+        API_VERSION_V1,
+    );
 
     let full = &objects[0];
     assert_eq!(full["spec"]["workerReplicas"], 3);

@@ -1,104 +1,120 @@
 //! The documentation's YAML examples build what the text around them promises.
 //!
 //! Each fenced YAML block of `shared/spec/api-reference.md` and `shared/spec/advanced-topics.md`
-//! is copied here verbatim (blocks inside `=== "tab"` sections lose only the Markdown tab
-//! indentation), so the tests stay self-contained. Whether a document parses and validates is
-//! `tests/validation.rs`'s job; here each example is built and its pods are checked against what
-//! the docs say they get. Generic builder rules (argv order, resource precedence, ...) live in
-//! `tests/build.rs`.
+//! is kept verbatim in `tests/fixtures/docs/<doc>--<heading>.yaml` (blocks inside `=== "tab"`
+//! sections lose only the Markdown tab indentation; a first comment line names the source), shared
+//! with `tests/validation.rs`. Whether a document parses and validates is `tests/validation.rs`'s
+//! job; here each example is built and its pods are checked against what the docs say they get.
+//! Generic builder rules (argv order, resource precedence, ...) live in `tests/build.rs`.
 //!
 //! The docs assume an operator installed with the Helm chart, whose defaults turn affinity and
 //! toleration injection on: [`chart_defaults`] sets `ENABLE_AFFINITY_CR_INJECTION=true` and
 //! `ENABLE_TAINT_TOLERATIONS_CR_INJECTION=true` and leaves everything else at its default.
 //!
-//! # Every YAML block, in document order
+//! # Every YAML block, in document order, with its fixture under `tests/fixtures/docs/`
 //!
 //! api-reference.md
-//! 1. "CI/CD Integration" GitHub Actions workflow: no test here; it drives kubectl against a
-//!    cluster and belongs to the end-to-end tests.
-//! 2. "Complete v2 Example" (`comprehensive-test`): [`api_reference_complete_v2_example`].
-//! 3. "v1 Example" (`basic-test`): [`api_reference_v1_example`].
+//! 1. "CI/CD Integration" GitHub Actions workflow: no fixture, no test here; it drives kubectl
+//!    against a cluster and belongs to the end-to-end tests.
+//! 2. "Complete v2 Example" (`comprehensive-test`), `api-reference--complete-v2-example.yaml`:
+//!    [`api_reference_complete_v2_example`].
+//! 3. "v1 Example" (`basic-test`), `api-reference--v1-example.yaml`: [`api_reference_v1_example`].
 //!
 //! advanced-topics.md
-//! 4. "Affinity Options", v2 template (`my-test`, `<label-key>` placeholders):
-//!    [`affinity_options_v2_template`], with the placeholders filled in.
-//! 5. "Affinity Options", v1 template: no test. It is not YAML (`...` elisions, a key without
-//!    its colon, `affinity:` outside `spec`) and only restates block 4 in the v1 shape.
-//! 6. "Node Affinity", v2 example (`affinity-example`): [`node_affinity_v2_example`].
-//! 7. "Node Affinity", v1 fragment: [`node_affinity_v1_fragment_builds_the_same_affinity_as_v2`],
-//!    after dropping its `...` elision lines.
-//! 8. "Toleration Options", v2 template (`my-test`, `<string value>` placeholders):
-//!    [`toleration_options_v2_template`], with the placeholders filled in.
-//! 9. "Toleration Options", v2 example (`toleration-example`): [`toleration_v2_example`].
-//! 10. "Toleration Options", v1 fragment: [`toleration_v1_fragment_builds_the_same_tolerations_as_v2`],
-//!     after dropping its `...` elision lines.
-//! 11. "Per-CR Resource Configuration" (`resource-example`): [`per_cr_resource_example`].
-//! 12. "Disabling CPU Limits", Helm values (`locustPods.resources.limits.cpu: ""`): no test here;
-//!     Helm values belong to the chart's tests. Its operator-side meaning (`POD_CPU_LIMIT=""`
-//!     drops the CPU limit) is tested in `tests/build.rs`.
-//! 13. "Disabling CPU Limits", per-CR (`no-cpu-limit-test`): [`no_cpu_limit_example`].
-//! 14. "Usage of a private image registry", v2 (`private-registry-test`):
+//! 4. "Affinity Options", v2 template (`my-test`, `<label-key>` placeholders),
+//!    `advanced-topics--affinity-options-v2.yaml`: [`affinity_options_v2_template`], with the
+//!    placeholders filled in.
+//! 5. "Affinity Options", v1 template: no fixture, no test. It is not YAML (`...` elisions, a key
+//!    without its colon, `affinity:` outside `spec`) and only restates block 4 in the v1 shape.
+//! 6. "Node Affinity", v2 example (`affinity-example`), `advanced-topics--node-affinity-v2.yaml`:
+//!    [`node_affinity_v2_example`].
+//! 7. "Node Affinity", v1 fragment, `advanced-topics--node-affinity-v1.yaml`:
+//!    [`node_affinity_v1_fragment_builds_the_same_affinity_as_v2`], after dropping its `...`
+//!    elision lines.
+//! 8. "Toleration Options", v2 template (`my-test`, `<string value>` placeholders),
+//!    `advanced-topics--toleration-options-v2.yaml`: [`toleration_options_v2_template`], with the
+//!    placeholders filled in.
+//! 9. "Toleration Options", v2 example (`toleration-example`),
+//!    `advanced-topics--toleration-options-v2-example.yaml`: [`toleration_v2_example`].
+//! 10. "Toleration Options", v1 fragment, `advanced-topics--toleration-options-v1.yaml`:
+//!     [`toleration_v1_fragment_builds_the_same_tolerations_as_v2`], after dropping its `...`
+//!     elision lines.
+//! 11. "Per-CR Resource Configuration" (`resource-example`),
+//!     `advanced-topics--per-cr-resource-configuration.yaml`: [`per_cr_resource_example`].
+//! 12. "Disabling CPU Limits", Helm values (`locustPods.resources.limits.cpu: ""`): no fixture, no
+//!     test here; Helm values belong to the chart's tests. Its operator-side meaning
+//!     (`POD_CPU_LIMIT=""` drops the CPU limit) is tested in `tests/build.rs`.
+//! 13. "Disabling CPU Limits", per-CR (`no-cpu-limit-test`),
+//!     `advanced-topics--disabling-cpu-limits-per-cr.yaml`: [`no_cpu_limit_example`].
+//! 14. "Usage of a private image registry", v2 (`private-registry-test`),
+//!     `advanced-topics--private-image-registry-v2.yaml`:
 //!     [`private_registry_example_is_refused_and_its_corrected_form_builds`]; its
 //!     `imagePullSecrets: [gcr-secret]` is the v1 shape, the API reference decides.
-//! 15. "Usage of a private image registry", v1 fragment:
+//! 15. "Usage of a private image registry", v1 fragment,
+//!     `advanced-topics--private-image-registry-v1.yaml`:
 //!     [`private_registry_v1_fragment_puts_the_pull_secret_on_both_pods`], after dropping `...`.
-//! 16. "Image pull policy", v2 (`pull-policy-test`): [`pull_policy_example`].
-//! 17. "Image pull policy", v1 fragment: [`pull_policy_v1_fragment_sets_always_on_both_containers`],
-//!     after dropping `...`.
-//! 18. "Automatic Cleanup", Helm values (`locustPods.ttlSecondsAfterFinished: 3600`): no test here;
-//!     Helm values belong to the chart's tests. `JOB_TTL_SECONDS_AFTER_FINISHED` reaching both
-//!     Jobs is tested in `tests/build.rs`.
-//! 19. "Enabling OpenTelemetry" (`otel-enabled-test`):
+//! 16. "Image pull policy", v2 (`pull-policy-test`), `advanced-topics--image-pull-policy-v2.yaml`:
+//!     [`pull_policy_example`].
+//! 17. "Image pull policy", v1 fragment, `advanced-topics--image-pull-policy-v1.yaml`:
+//!     [`pull_policy_v1_fragment_sets_always_on_both_containers`], after dropping `...`.
+//! 18. "Automatic Cleanup", Helm values (`locustPods.ttlSecondsAfterFinished: 3600`): no fixture,
+//!     no test here; Helm values belong to the chart's tests. `JOB_TTL_SECONDS_AFTER_FINISHED`
+//!     reaching both Jobs is tested in `tests/build.rs`.
+//! 19. "Enabling OpenTelemetry" (`otel-enabled-test`), `advanced-topics--enabling-opentelemetry.yaml`:
 //!     [`open_telemetry_example_is_refused_and_its_corrected_form_builds`]; its `extraEnvVars`
 //!     list is not the map the API reference specifies.
-//! 20. "ConfigMap Environment Variables" fragment: [`config_map_env_fragment`].
-//! 21. "Secret Environment Variables" fragment: [`secret_env_fragment`].
-//! 22. "Individual Variables" fragment: [`individual_variables_fragment`].
-//! 23. "Secret File Mounts" fragment: [`secret_file_mount_fragment`].
-//! 24. "Basic Volume Mount" fragment: [`basic_volume_mount_fragment`], and the "Target Filtering"
-//!     table after it: [`target_filtering_table`].
-//! 25. "Supported Volume Types", PersistentVolumeClaim: [`pvc_volume_type`].
-//! 26. "Supported Volume Types", ConfigMap: [`config_map_volume_type`].
-//! 27. "Supported Volume Types", Secret: [`secret_volume_type`].
-//! 28. "Supported Volume Types", EmptyDir: [`empty_dir_volume_type`].
-//! 29. "Independent Resource Configuration" (`optimized-test`): [`separate_resource_specs_example`].
+//! 20. "ConfigMap Environment Variables" fragment,
+//!     `advanced-topics--configmap-environment-variables.yaml`: [`config_map_env_fragment`].
+//! 21. "Secret Environment Variables" fragment, `advanced-topics--secret-environment-variables.yaml`:
+//!     [`secret_env_fragment`].
+//! 22. "Individual Variables" fragment, `advanced-topics--individual-variables.yaml`:
+//!     [`individual_variables_fragment`].
+//! 23. "Secret File Mounts" fragment, `advanced-topics--secret-file-mounts.yaml`:
+//!     [`secret_file_mount_fragment`].
+//! 24. "Basic Volume Mount" fragment, `advanced-topics--basic-volume-mount.yaml`:
+//!     [`basic_volume_mount_fragment`], and the "Target Filtering" table after it:
+//!     [`target_filtering_table`].
+//! 25. "Supported Volume Types", PersistentVolumeClaim,
+//!     `advanced-topics--supported-volume-types-persistentvolumeclaim.yaml`: [`pvc_volume_type`].
+//! 26. "Supported Volume Types", ConfigMap, `advanced-topics--supported-volume-types-configmap.yaml`:
+//!     [`config_map_volume_type`].
+//! 27. "Supported Volume Types", Secret, `advanced-topics--supported-volume-types-secret.yaml`:
+//!     [`secret_volume_type`].
+//! 28. "Supported Volume Types", EmptyDir, `advanced-topics--supported-volume-types-emptydir.yaml`:
+//!     [`empty_dir_volume_type`].
+//! 29. "Independent Resource Configuration" (`optimized-test`),
+//!     `advanced-topics--independent-resource-configuration.yaml`: [`separate_resource_specs_example`].
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+mod common;
 
 use std::collections::BTreeMap;
 
+use common::{
+    args, container, env_var, from_yaml, jobs, joined, operator_config, pod, pod_metadata, quantities, test_yaml,
+    validated,
+};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    Container, EnvFromSource, EnvVar, NodeSelectorRequirement, PodSpec, ResourceRequirements, Toleration, Volume,
-    VolumeMount,
+    ConfigMapVolumeSource, EmptyDirVolumeSource, EnvFromSource, NodeSelectorRequirement,
+    PersistentVolumeClaimVolumeSource, SecretVolumeSource, Toleration, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use shared::api::conversion::v1_to_v2;
 use shared::api::{v1, v2};
 use shared::build::{self, Children};
 use shared::config::OperatorConfig;
-use shared::validation::{FieldError, parse_and_validate, parse_locust_test, validate};
+use shared::validation::{parse_locust_test, validate};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 /// The operator as the Helm chart installs it: affinity and toleration injection on.
 fn chart_defaults() -> OperatorConfig {
-    let chart_values = BTreeMap::from([
+    operator_config(&[
         ("ENABLE_AFFINITY_CR_INJECTION", "true"),
         ("ENABLE_TAINT_TOLERATIONS_CR_INJECTION", "true"),
-    ]);
-    OperatorConfig::from_lookup(|name| chart_values.get(name).map(|value| value.to_string()))
-        .expect("the chart's injection flags are a valid operator config")
-}
-
-fn joined(errors: &[FieldError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
-}
-
-/// Parses and validates a v2 document the way `kubectl apply` plus the API server would.
-fn valid_test(yaml: &str) -> v2::LocustTest {
-    parse_and_validate(yaml)
-        .unwrap_or_else(|errors| panic!("not a valid LocustTest:\n{}\n--- in ---\n{yaml}", joined(&errors)))
+    ])
 }
 
 fn build(test: &v2::LocustTest) -> Children {
@@ -107,47 +123,16 @@ fn build(test: &v2::LocustTest) -> Children {
 
 /// A v2 document, validated and built with the chart's defaults.
 fn built(yaml: &str) -> Children {
-    build(&valid_test(yaml))
-}
-
-fn jobs(children: &Children) -> [(&'static str, &Job); 2] {
-    [("master", &children.master_job), ("worker", &children.worker_job)]
-}
-
-fn pod(job: &Job) -> &PodSpec {
-    job.spec
-        .as_ref()
-        .and_then(|spec| spec.template.spec.as_ref())
-        .expect("the Job has a pod template")
+    build(&validated(yaml))
 }
 
 fn pod_labels(job: &Job) -> &BTreeMap<String, String> {
-    job.spec
-        .as_ref()
-        .and_then(|spec| spec.template.metadata.as_ref())
-        .and_then(|meta| meta.labels.as_ref())
-        .expect("the pod template has labels")
-}
-
-/// The single Locust container: the docs promise no sidecar (no metrics exporter).
-fn container(job: &Job) -> &Container {
-    let pod = pod(job);
-    assert_eq!(pod.containers.len(), 1, "one Locust container per pod");
-    assert!(pod.init_containers.is_none(), "no (native) sidecar");
-    &pod.containers[0]
-}
-
-fn args(job: &Job) -> Vec<&str> {
-    container(job).args.iter().flatten().map(String::as_str).collect()
+    pod_metadata(job).labels.as_ref().expect("the pod template has labels")
 }
 
 /// Expected argv written as one line: every argument is one space-separated word.
 fn words(line: &str) -> Vec<&str> {
     line.split(' ').collect()
-}
-
-fn env_var<'a>(job: &'a Job, name: &str) -> Option<&'a EnvVar> {
-    container(job).env.iter().flatten().find(|var| var.name == name)
 }
 
 fn env_value<'a>(job: &'a Job, name: &str) -> Option<&'a str> {
@@ -171,40 +156,42 @@ fn mount<'a>(job: &'a Job, name: &str) -> Option<&'a VolumeMount> {
 }
 
 /// Requests and limits as plain strings, for comparing with the YAML the docs show.
-fn quantities(resources: &ResourceRequirements) -> (BTreeMap<&str, &str>, BTreeMap<&str, &str>) {
+fn resources(job: &Job) -> (BTreeMap<&str, &str>, BTreeMap<&str, &str>) {
+    let resources = container(job).resources.as_ref().expect("the container has resources");
     (
-        plain_quantities(resources.requests.as_ref()),
-        plain_quantities(resources.limits.as_ref()),
+        quantities(resources.requests.as_ref()),
+        quantities(resources.limits.as_ref()),
     )
 }
 
-fn plain_quantities(map: Option<&BTreeMap<String, Quantity>>) -> BTreeMap<&str, &str> {
-    map.into_iter()
-        .flatten()
-        .map(|(key, quantity)| (key.as_str(), quantity.0.as_str()))
-        .collect()
+fn service_ports(children: &Children) -> Vec<i32> {
+    let spec = children.service.spec.as_ref().expect("the Service has a spec");
+    spec.ports.iter().flatten().map(|port| port.port).collect()
 }
 
-fn resources(job: &Job) -> (BTreeMap<&str, &str>, BTreeMap<&str, &str>) {
-    quantities(container(job).resources.as_ref().expect("the container has resources"))
+/// What both OpenTelemetry examples give each pod: the injected variables, both extra ones, and
+/// no `OTEL_EXPORTER_OTLP_INSECURE` ("only set if insecure: true").
+fn assert_documented_otel_env(children: &Children, service_name: &str) {
+    for (role, job) in jobs(children) {
+        for (name, value) in [
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "otel-collector.monitoring:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_SERVICE_NAME", service_name),
+            ("OTEL_RESOURCE_ATTRIBUTES", "environment=staging,team=platform"),
+        ] {
+            assert_eq!(env_value(job, name), Some(value), "{name} in the {role} pod");
+        }
+        assert!(
+            env_var(job, "OTEL_EXPORTER_OTLP_INSECURE").is_none(),
+            "insecure is not set in the {role} pod"
+        );
+    }
 }
-
-/// The minimal valid test the fragments are merged into, shaped like the docs' own examples.
-const FRAGMENT_BASE: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: fragment-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-"#;
 
 fn yaml_value(yaml: &str) -> serde_yaml::Value {
-    serde_yaml::from_str(yaml).unwrap_or_else(|error| panic!("not YAML: {error}\n--- in ---\n{yaml}"))
+    from_yaml(yaml)
 }
 
 fn spec_mapping(document: &mut serde_yaml::Value) -> &mut serde_yaml::Mapping {
@@ -225,9 +212,10 @@ fn overlay_spec(base: &str, fragment: &str) -> String {
     serde_yaml::to_string(&document).expect("a YAML value serializes")
 }
 
-/// A `spec:` fragment merged into [`FRAGMENT_BASE`], validated and built.
+/// A `spec:` fragment merged into a minimal valid test shaped like the docs' own examples,
+/// validated and built.
 fn built_with_fragment(fragment: &str) -> Children {
-    built(&overlay_spec(FRAGMENT_BASE, fragment))
+    built(&overlay_spec(&test_yaml("fragment-test", ""), fragment))
 }
 
 /// A bare `volumes:` list (the "Supported Volume Types" blocks) needs a mount to reach a pod:
@@ -284,8 +272,7 @@ fn without_elisions(fragment: &str) -> String {
 
 /// A v1 document converted the way the conversion webhook converts it, then built.
 fn built_from_v1(yaml: &str) -> (v2::LocustTest, Children) {
-    let v1_test: v1::LocustTest =
-        serde_yaml::from_str(yaml).unwrap_or_else(|error| panic!("not a v1 LocustTest: {error}\n--- in ---\n{yaml}"));
+    let v1_test: v1::LocustTest = from_yaml(yaml);
     let converted = v1_to_v2(&v1_test);
     if let Err(errors) = validate(&converted) {
         panic!("the converted v1 test is not a valid v2 test:\n{}", joined(&errors));
@@ -302,86 +289,7 @@ fn built_from_v1_fragment(fragment: &str) -> Children {
 // ---------------------------------------------------------------------------------------------
 // api-reference.md
 
-/// api-reference.md, "Complete v2 Example".
-const API_REFERENCE_COMPLETE_V2: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: comprehensive-test
-spec:
-  image: locustio/locust:2.20.0
-  imagePullPolicy: IfNotPresent
-  
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://api.example.com --users 1000 --spawn-rate 50 --run-time 10m"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        cpu: "500m"
-    labels:
-      role: master
-    autostart: true
-    autoquit:
-      enabled: true
-      timeout: 120
-  
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        cpu: "1000m"
-    labels:
-      role: worker
-  
-  testFiles:
-    configMapRef: my-test-scripts
-    libConfigMapRef: my-lib-files
-  
-  scheduling:
-    nodeSelector:
-      node-type: performance
-    tolerations:
-      - key: "dedicated"
-        operator: "Equal"
-        value: "performance"
-        effect: "NoSchedule"
-  
-  env:
-    secretRefs:
-      - name: api-credentials
-        prefix: "API_"
-    configMapRefs:
-      - name: app-config
-    variables:
-      - name: LOG_LEVEL
-        value: "INFO"
-  
-  volumes:
-    - name: test-data
-      persistentVolumeClaim:
-        claimName: test-data-pvc
-  
-  volumeMounts:
-    - name: test-data
-      mountPath: /data
-      target: both
-  
-  observability:
-    openTelemetry:
-      enabled: true
-      endpoint: "otel-collector.monitoring:4317"
-      protocol: "grpc"
-      extraEnvVars:
-        OTEL_SERVICE_NAME: "load-test"
-        OTEL_RESOURCE_ATTRIBUTES: "environment=staging,team=platform"
-"#;
+const API_REFERENCE_COMPLETE_V2: &str = include_str!("fixtures/docs/api-reference--complete-v2-example.yaml");
 
 #[test]
 fn api_reference_complete_v2_example() {
@@ -401,37 +309,13 @@ fn api_reference_complete_v2_example() {
             "--locustfile /lotest/src/test.py --otel --worker --master-port=5557 --master-host=comprehensive-test-master"
         )
     );
-    assert_eq!(worker.spec.as_ref().unwrap().parallelism, Some(10), "replicas: 10");
     assert_eq!(master.spec.as_ref().unwrap().parallelism, Some(1));
 
-    // Per-role resources exactly as given.
-    assert_eq!(
-        resources(master),
-        (
-            BTreeMap::from([("memory", "256Mi"), ("cpu", "100m")]),
-            BTreeMap::from([("memory", "512Mi"), ("cpu", "500m")])
-        )
-    );
-    assert_eq!(
-        resources(worker),
-        (
-            BTreeMap::from([("memory", "512Mi"), ("cpu", "500m")]),
-            BTreeMap::from([("memory", "1Gi"), ("cpu", "1000m")])
-        )
-    );
+    // Per-role resources exactly as given, and `replicas: 10`.
+    assert_documented_per_role_resources(&children);
 
     // "The metrics port is excluded from the Service": worker ports and the web UI only.
-    let ports: Vec<i32> = children
-        .service
-        .spec
-        .as_ref()
-        .unwrap()
-        .ports
-        .iter()
-        .flatten()
-        .map(|port| port.port)
-        .collect();
-    assert_eq!(ports, [5557, 5558, 8089]);
+    assert_eq!(service_ports(&children), [5557, 5558, 8089]);
 
     for (role, job) in jobs(&children) {
         let labels = pod_labels(job);
@@ -509,37 +393,11 @@ fn api_reference_complete_v2_example() {
             "test-data-pvc"
         );
         assert_eq!(mount(job, "test-data").unwrap().mount_path, "/data");
-
-        // OpenTelemetry: the injected variables and both extra ones.
-        for (name, value) in [
-            ("OTEL_TRACES_EXPORTER", "otlp"),
-            ("OTEL_METRICS_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "otel-collector.monitoring:4317"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ("OTEL_SERVICE_NAME", "load-test"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "environment=staging,team=platform"),
-        ] {
-            assert_eq!(env_value(job, name), Some(value), "{name} in the {role} pod");
-        }
-        assert!(
-            env_var(job, "OTEL_EXPORTER_OTLP_INSECURE").is_none(),
-            "insecure is not set"
-        );
     }
+    assert_documented_otel_env(&children, "load-test");
 }
 
-/// api-reference.md, "v1 Example".
-const API_REFERENCE_V1: &str = r#"apiVersion: locust.io/v1
-kind: LocustTest
-metadata:
-  name: basic-test
-spec:
-  image: locustio/locust:2.20.0
-  masterCommandSeed: "--locustfile /lotest/src/test.py --host https://example.com"
-  workerCommandSeed: "--locustfile /lotest/src/test.py"
-  workerReplicas: 3
-  configMap: test-scripts
-"#;
+const API_REFERENCE_V1: &str = include_str!("fixtures/docs/api-reference--v1-example.yaml");
 
 #[test]
 fn api_reference_v1_example() {
@@ -574,29 +432,7 @@ fn api_reference_v1_example() {
 // ---------------------------------------------------------------------------------------------
 // advanced-topics.md: affinity
 
-/// advanced-topics.md, "Affinity Options", v2 tab (a template).
-const AFFINITY_OPTIONS_V2_TEMPLATE: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: my-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-  scheduling:
-    affinity:
-      nodeAffinity:
-        requiredDuringSchedulingIgnoredDuringExecution:
-          nodeSelectorTerms:
-            - matchExpressions:
-                - key: <label-key>
-                  operator: In
-                  values:
-                    - <label-value>
-"#;
+const AFFINITY_OPTIONS_V2_TEMPLATE: &str = include_str!("fixtures/docs/advanced-topics--affinity-options-v2.yaml");
 
 /// The `In` requirements of the pod's single required node-selector term, as (key, values).
 fn required_node_labels(job: &Job) -> Vec<(String, Vec<String>)> {
@@ -644,37 +480,7 @@ fn affinity_options_v2_template() {
     }
 }
 
-/// advanced-topics.md, "Node Affinity", v2 tab.
-const NODE_AFFINITY_V2: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: affinity-example
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 5
-  scheduling:
-    affinity:
-      nodeAffinity:
-        requiredDuringSchedulingIgnoredDuringExecution:
-          nodeSelectorTerms:
-            - matchExpressions:
-                - key: nodeAffinityLabel1
-                  operator: In
-                  values:
-                    - locust-cloud-tests
-                - key: nodeAffinityLabel2
-                  operator: In
-                  values:
-                    - performance-nodes
-                - key: nodeAffinityLabel3
-                  operator: In
-                  values:
-                    - high-memory
-"#;
+const NODE_AFFINITY_V2: &str = include_str!("fixtures/docs/advanced-topics--node-affinity-v2.yaml");
 
 /// "Generated pods will declare 3 required labels (keys and values) to be present on nodes."
 fn three_required_labels() -> Vec<(String, Vec<String>)> {
@@ -697,20 +503,7 @@ fn node_affinity_v2_example() {
     }
 }
 
-/// advanced-topics.md, "Node Affinity", v1 tab.
-const NODE_AFFINITY_V1_FRAGMENT: &str = r#"apiVersion: locust.io/v1
-...
-spec:
-    ...
-    affinity:
-        nodeAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-            nodeAffinityLabel1: locust-cloud-tests
-            nodeAffinityLabel2: performance-nodes
-            nodeAffinityLabel3: high-memory
-            ...
-    ...
-"#;
+const NODE_AFFINITY_V1_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--node-affinity-v1.yaml");
 
 #[test]
 fn node_affinity_v1_fragment_builds_the_same_affinity_as_v2() {
@@ -729,25 +522,7 @@ fn node_affinity_v1_fragment_builds_the_same_affinity_as_v2() {
 // ---------------------------------------------------------------------------------------------
 // advanced-topics.md: tolerations
 
-/// advanced-topics.md, "Toleration Options", v2 tab (a template).
-const TOLERATION_OPTIONS_V2_TEMPLATE: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: my-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-  scheduling:
-    tolerations:
-      - key: <string value>
-        operator: <"Exists", "Equal">
-        value: <string value> #(1)!
-        effect: <"NoSchedule", "PreferNoSchedule", "NoExecute">
-"#;
+const TOLERATION_OPTIONS_V2_TEMPLATE: &str = include_str!("fixtures/docs/advanced-topics--toleration-options-v2.yaml");
 
 fn toleration(key: &str, operator: &str, value: Option<&str>, effect: &str) -> Toleration {
     Toleration {
@@ -786,98 +561,36 @@ fn toleration_options_v2_template() {
     }
 }
 
-/// advanced-topics.md, "Toleration Options", v2 example tab.
-const TOLERATION_V2: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: toleration-example
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-  scheduling:
-    tolerations:
-      - key: taint-A
-        operator: Equal
-        value: ssd
-        effect: NoSchedule
-      - key: taint-B
-        operator: Exists
-        effect: NoExecute
-"#;
+const TOLERATION_V2: &str = include_str!("fixtures/docs/advanced-topics--toleration-options-v2-example.yaml");
 
-/// Both tolerations of the example; `taint-B` has no value ("optional when operator is Exists").
-fn documented_tolerations() -> Vec<Toleration> {
-    vec![
+/// Both tolerations of the example on both pods; `taint-B` has no value ("optional when operator
+/// is Exists").
+fn assert_documented_tolerations(children: &Children) {
+    let documented = [
         toleration("taint-A", "Equal", Some("ssd"), "NoSchedule"),
         toleration("taint-B", "Exists", None, "NoExecute"),
-    ]
+    ];
+    for (role, job) in jobs(children) {
+        assert_eq!(pod(job).tolerations.as_deref(), Some(&documented[..]), "{role} pod");
+    }
 }
 
 #[test]
 fn toleration_v2_example() {
-    let children = built(TOLERATION_V2);
-    for (role, job) in jobs(&children) {
-        assert_eq!(pod(job).tolerations, Some(documented_tolerations()), "{role} pod");
-    }
+    assert_documented_tolerations(&built(TOLERATION_V2));
 }
 
-/// advanced-topics.md, "Toleration Options", v1 tab.
-const TOLERATION_V1_FRAGMENT: &str = r#"apiVersion: locust.io/v1
-...
-spec:
-  ...
-  tolerations:
-    - key: taint-A
-      operator: Equal
-      value: ssd
-      effect: NoSchedule
-    - key: taint-B
-      operator: Exists
-      effect: NoExecute
-"#;
+const TOLERATION_V1_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--toleration-options-v1.yaml");
 
 #[test]
 fn toleration_v1_fragment_builds_the_same_tolerations_as_v2() {
-    let children = built_from_v1_fragment(TOLERATION_V1_FRAGMENT);
-    for (role, job) in jobs(&children) {
-        assert_eq!(pod(job).tolerations, Some(documented_tolerations()), "{role} pod");
-    }
+    assert_documented_tolerations(&built_from_v1_fragment(TOLERATION_V1_FRAGMENT));
 }
 
 // ---------------------------------------------------------------------------------------------
 // advanced-topics.md: resources
 
-/// advanced-topics.md, "Per-CR Resource Configuration (v2 API)".
-const PER_CR_RESOURCES: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: resource-example
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        cpu: "500m"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        cpu: "1000m"
-"#;
+const PER_CR_RESOURCES: &str = include_str!("fixtures/docs/advanced-topics--per-cr-resource-configuration.yaml");
 
 /// The master and worker resources both resource examples give, and nothing from the operator's
 /// defaults (no ephemeral-storage): "Master pod: lower resources ... Worker pods: higher resources".
@@ -904,33 +617,7 @@ fn per_cr_resource_example() {
     assert_documented_per_role_resources(&built(PER_CR_RESOURCES));
 }
 
-/// advanced-topics.md, "Disabling CPU Limits", per-CR tab.
-const NO_CPU_LIMIT: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: no-cpu-limit-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        # No CPU limit specified
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        # No CPU limit specified
-"#;
+const NO_CPU_LIMIT: &str = include_str!("fixtures/docs/advanced-topics--disabling-cpu-limits-per-cr.yaml");
 
 #[test]
 fn no_cpu_limit_example() {
@@ -952,33 +639,7 @@ fn no_cpu_limit_example() {
     );
 }
 
-/// advanced-topics.md, "Independent Resource Configuration".
-const SEPARATE_RESOURCES: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: optimized-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        cpu: "500m"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        cpu: "1000m"
-"#;
+const SEPARATE_RESOURCES: &str = include_str!("fixtures/docs/advanced-topics--independent-resource-configuration.yaml");
 
 #[test]
 fn separate_resource_specs_example() {
@@ -988,21 +649,7 @@ fn separate_resource_specs_example() {
 // ---------------------------------------------------------------------------------------------
 // advanced-topics.md: images
 
-/// advanced-topics.md, "Usage of a private image registry", v2 tab.
-const PRIVATE_REGISTRY_V2: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: private-registry-test
-spec:
-  image: ghcr.io/mycompany/locust:latest # (1)!
-  imagePullSecrets: # (2)!
-    - gcr-secret
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-"#;
+const PRIVATE_REGISTRY_V2: &str = include_str!("fixtures/docs/advanced-topics--private-image-registry-v2.yaml");
 
 fn assert_pull_secret_on_both_pods(children: &Children) {
     for (role, job) in jobs(children) {
@@ -1036,35 +683,15 @@ fn private_registry_example_is_refused_and_its_corrected_form_builds() {
     assert_pull_secret_on_both_pods(&built(&corrected));
 }
 
-/// advanced-topics.md, "Usage of a private image registry", v1 tab.
-const PRIVATE_REGISTRY_V1_FRAGMENT: &str = r#"apiVersion: locust.io/v1
-...
-spec:
-  image: ghcr.io/mycompany/locust:latest
-  imagePullSecrets:
-    - gcr-secret
-  ...
-"#;
+const PRIVATE_REGISTRY_V1_FRAGMENT: &str =
+    include_str!("fixtures/docs/advanced-topics--private-image-registry-v1.yaml");
 
 #[test]
 fn private_registry_v1_fragment_puts_the_pull_secret_on_both_pods() {
     assert_pull_secret_on_both_pods(&built_from_v1_fragment(PRIVATE_REGISTRY_V1_FRAGMENT));
 }
 
-/// advanced-topics.md, "Image pull policy", v2 tab.
-const PULL_POLICY_V2: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: pull-policy-test
-spec:
-  image: ghcr.io/mycompany/locust:latest # (1)!
-  imagePullPolicy: Always # (2)!
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-"#;
+const PULL_POLICY_V2: &str = include_str!("fixtures/docs/advanced-topics--image-pull-policy-v2.yaml");
 
 fn assert_always_pulled(children: &Children) {
     for (role, job) in jobs(children) {
@@ -1086,14 +713,7 @@ fn pull_policy_example() {
     assert_always_pulled(&built(PULL_POLICY_V2));
 }
 
-/// advanced-topics.md, "Image pull policy", v1 tab.
-const PULL_POLICY_V1_FRAGMENT: &str = r#"apiVersion: locust.io/v1
-...
-spec:
-  image: ghcr.io/mycompany/locust:latest
-  imagePullPolicy: Always
-  ...
-"#;
+const PULL_POLICY_V1_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--image-pull-policy-v1.yaml");
 
 #[test]
 fn pull_policy_v1_fragment_sets_always_on_both_containers() {
@@ -1103,30 +723,7 @@ fn pull_policy_v1_fragment_sets_always_on_both_containers() {
 // ---------------------------------------------------------------------------------------------
 // advanced-topics.md: OpenTelemetry
 
-/// advanced-topics.md, "Enabling OpenTelemetry".
-const OPEN_TELEMETRY: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: otel-enabled-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 5
-  observability:
-    openTelemetry:
-      enabled: true
-      endpoint: "otel-collector.monitoring:4317"
-      protocol: "grpc"  # or "http"
-      insecure: false
-      extraEnvVars:
-        - name: OTEL_SERVICE_NAME
-          value: "my-load-test"
-        - name: OTEL_RESOURCE_ATTRIBUTES
-          value: "environment=staging,team=platform"
-"#;
+const OPEN_TELEMETRY: &str = include_str!("fixtures/docs/advanced-topics--enabling-opentelemetry.yaml");
 
 #[test]
 fn open_telemetry_example_is_refused_and_its_corrected_form_builds() {
@@ -1154,34 +751,11 @@ fn open_telemetry_example_is_refused_and_its_corrected_form_builds() {
 
     // "The metrics port is excluded from the Service" and "the sidecar is not deployed"
     // (`container` checks there is no sidecar).
-    let ports: Vec<i32> = children
-        .service
-        .spec
-        .as_ref()
-        .unwrap()
-        .ports
-        .iter()
-        .flatten()
-        .map(|port| port.port)
-        .collect();
-    assert_eq!(ports, [5557, 5558, 8089]);
+    assert_eq!(service_ports(&children), [5557, 5558, 8089]);
     // "The --otel flag is added to Locust commands", right after the seed.
     assert_eq!(args(&children.master_job)[4], "--otel");
     assert_eq!(args(&children.worker_job)[2], "--otel");
-    for (role, job) in jobs(&children) {
-        for (name, value) in [
-            ("OTEL_TRACES_EXPORTER", "otlp"),
-            ("OTEL_METRICS_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "otel-collector.monitoring:4317"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ("OTEL_SERVICE_NAME", "my-load-test"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "environment=staging,team=platform"),
-        ] {
-            assert_eq!(env_value(job, name), Some(value), "{name} in the {role} pod");
-        }
-        // "OTEL_EXPORTER_OTLP_INSECURE: only set if insecure: true".
-        assert!(env_var(job, "OTEL_EXPORTER_OTLP_INSECURE").is_none(), "{role} pod");
-    }
+    assert_documented_otel_env(&children, "my-load-test");
 
     // The example's comment says `# or "http"`; the API reference allows `grpc` or `http/protobuf`.
     let http = corrected.replace(r#"protocol: "grpc"  # or "http""#, r#"protocol: "http""#);
@@ -1202,13 +776,8 @@ fn open_telemetry_example_is_refused_and_its_corrected_form_builds() {
 // ---------------------------------------------------------------------------------------------
 // advanced-topics.md: environment and secret injection (fragments)
 
-/// advanced-topics.md, "ConfigMap Environment Variables".
-const CONFIG_MAP_ENV_FRAGMENT: &str = r#"spec:
-  env:
-    configMapRefs:
-      - name: app-config
-        prefix: "APP_"  # Results in APP_KEY1, APP_KEY2, etc.
-"#;
+const CONFIG_MAP_ENV_FRAGMENT: &str =
+    include_str!("fixtures/docs/advanced-topics--configmap-environment-variables.yaml");
 
 #[test]
 fn config_map_env_fragment() {
@@ -1228,13 +797,7 @@ fn config_map_env_fragment() {
     }
 }
 
-/// advanced-topics.md, "Secret Environment Variables".
-const SECRET_ENV_FRAGMENT: &str = r#"spec:
-  env:
-    secretRefs:
-      - name: api-credentials
-        prefix: ""  # No prefix, use key names directly
-"#;
+const SECRET_ENV_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--secret-environment-variables.yaml");
 
 #[test]
 fn secret_env_fragment() {
@@ -1250,23 +813,7 @@ fn secret_env_fragment() {
     }
 }
 
-/// advanced-topics.md, "Individual Variables".
-const INDIVIDUAL_VARIABLES_FRAGMENT: &str = r#"spec:
-  env:
-    variables:
-      - name: TARGET_HOST
-        value: "https://api.example.com"
-      - name: API_TOKEN
-        valueFrom:
-          secretKeyRef:
-            name: api-secret
-            key: token
-      - name: CONFIG_VALUE
-        valueFrom:
-          configMapKeyRef:
-            name: app-config
-            key: some-key
-"#;
+const INDIVIDUAL_VARIABLES_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--individual-variables.yaml");
 
 #[test]
 fn individual_variables_fragment() {
@@ -1307,14 +854,7 @@ fn individual_variables_fragment() {
     }
 }
 
-/// advanced-topics.md, "Secret File Mounts".
-const SECRET_FILE_MOUNT_FRAGMENT: &str = r#"spec:
-  env:
-    secretMounts:
-      - name: tls-certs
-        mountPath: /etc/locust/certs
-        readOnly: true
-"#;
+const SECRET_FILE_MOUNT_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--secret-file-mounts.yaml");
 
 #[test]
 fn secret_file_mount_fragment() {
@@ -1337,17 +877,7 @@ fn secret_file_mount_fragment() {
 // ---------------------------------------------------------------------------------------------
 // advanced-topics.md: volume mounting (fragments)
 
-/// advanced-topics.md, "Basic Volume Mount".
-const BASIC_VOLUME_MOUNT_FRAGMENT: &str = r#"spec:
-  volumes:
-    - name: test-data
-      persistentVolumeClaim:
-        claimName: test-data-pvc
-  volumeMounts:
-    - name: test-data
-      mountPath: /data
-      target: both  # master, worker, or both
-"#;
+const BASIC_VOLUME_MOUNT_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--basic-volume-mount.yaml");
 
 #[test]
 fn basic_volume_mount_fragment() {
@@ -1390,89 +920,99 @@ fn target_filtering_table() {
     }
 }
 
-/// advanced-topics.md, "Supported Volume Types", PersistentVolumeClaim tab.
-const PVC_VOLUME_FRAGMENT: &str = r#"volumes:
-  - name: test-data
-    persistentVolumeClaim:
-      claimName: my-pvc
-"#;
+const PVC_VOLUME_FRAGMENT: &str =
+    include_str!("fixtures/docs/advanced-topics--supported-volume-types-persistentvolumeclaim.yaml");
 
-/// advanced-topics.md, "Supported Volume Types", ConfigMap tab.
-const CONFIG_MAP_VOLUME_FRAGMENT: &str = r#"volumes:
-  - name: config-files
-    configMap:
-      name: my-configmap
-"#;
+const CONFIG_MAP_VOLUME_FRAGMENT: &str =
+    include_str!("fixtures/docs/advanced-topics--supported-volume-types-configmap.yaml");
 
-/// advanced-topics.md, "Supported Volume Types", Secret tab.
-const SECRET_VOLUME_FRAGMENT: &str = r#"volumes:
-  - name: certs
-    secret:
-      secretName: tls-secret
-"#;
+const SECRET_VOLUME_FRAGMENT: &str = include_str!("fixtures/docs/advanced-topics--supported-volume-types-secret.yaml");
 
-/// advanced-topics.md, "Supported Volume Types", EmptyDir tab.
-const EMPTY_DIR_VOLUME_FRAGMENT: &str = r#"volumes:
-  - name: cache
-    emptyDir: {}
-"#;
+const EMPTY_DIR_VOLUME_FRAGMENT: &str =
+    include_str!("fixtures/docs/advanced-topics--supported-volume-types-emptydir.yaml");
 
-/// The volume `name` reaches both pods unchanged and is mounted where the wrapper put it.
-fn volume_in_both_pods(volumes_fragment: &str, name: &str) -> Vec<Volume> {
-    let children = built_with_volume_list(volumes_fragment);
-    let expected: Vec<Volume> = serde_yaml::from_value(yaml_value(volumes_fragment)["volumes"].clone())
+/// The block declares exactly `expected`, and both pods get it verbatim, mounted where the
+/// wrapper put it.
+fn assert_volume_in_both_pods(volumes_fragment: &str, expected: Volume) {
+    let declared: Vec<Volume> = serde_yaml::from_value(yaml_value(volumes_fragment)["volumes"].clone())
         .expect("the block is a list of Kubernetes volumes");
-    let expected = expected.into_iter().next().expect("the block declares a volume");
-    jobs(&children)
-        .into_iter()
-        .map(|(role, job)| {
-            assert_eq!(
-                mount(job, name).map(|m| m.mount_path.clone()),
-                Some(format!("/mnt/{name}")),
-                "{role} pod"
-            );
-            let volume = volume(job, name)
-                .unwrap_or_else(|| panic!("volume {name} in the {role} pod"))
-                .clone();
-            assert_eq!(volume, expected, "the {role} pod gets the volume verbatim");
-            volume
-        })
-        .collect()
+    assert_eq!(
+        declared,
+        std::slice::from_ref(&expected),
+        "the block declares one volume"
+    );
+    let name = &expected.name;
+    let children = built_with_volume_list(volumes_fragment);
+    for (role, job) in jobs(&children) {
+        assert_eq!(
+            mount(job, name).map(|m| m.mount_path.clone()),
+            Some(format!("/mnt/{name}")),
+            "{role} pod"
+        );
+        assert_eq!(
+            volume(job, name),
+            Some(&expected),
+            "the {role} pod gets the volume verbatim"
+        );
+    }
 }
 
 #[test]
 fn pvc_volume_type() {
-    for volume in volume_in_both_pods(PVC_VOLUME_FRAGMENT, "test-data") {
-        assert_eq!(
-            volume.persistent_volume_claim.map(|claim| claim.claim_name).as_deref(),
-            Some("my-pvc")
-        );
-    }
+    let claim = PersistentVolumeClaimVolumeSource {
+        claim_name: "my-pvc".into(),
+        read_only: None,
+    };
+    assert_volume_in_both_pods(
+        PVC_VOLUME_FRAGMENT,
+        Volume {
+            name: "test-data".into(),
+            persistent_volume_claim: Some(claim),
+            ..Volume::default()
+        },
+    );
 }
 
 #[test]
 fn config_map_volume_type() {
-    for volume in volume_in_both_pods(CONFIG_MAP_VOLUME_FRAGMENT, "config-files") {
-        assert_eq!(
-            volume.config_map.map(|config_map| config_map.name).as_deref(),
-            Some("my-configmap")
-        );
-    }
+    let config_map = ConfigMapVolumeSource {
+        name: "my-configmap".into(),
+        ..ConfigMapVolumeSource::default()
+    };
+    assert_volume_in_both_pods(
+        CONFIG_MAP_VOLUME_FRAGMENT,
+        Volume {
+            name: "config-files".into(),
+            config_map: Some(config_map),
+            ..Volume::default()
+        },
+    );
 }
 
 #[test]
 fn secret_volume_type() {
-    for volume in volume_in_both_pods(SECRET_VOLUME_FRAGMENT, "certs") {
-        assert_eq!(
-            volume.secret.and_then(|secret| secret.secret_name).as_deref(),
-            Some("tls-secret")
-        );
-    }
+    let secret = SecretVolumeSource {
+        secret_name: Some("tls-secret".into()),
+        ..SecretVolumeSource::default()
+    };
+    assert_volume_in_both_pods(
+        SECRET_VOLUME_FRAGMENT,
+        Volume {
+            name: "certs".into(),
+            secret: Some(secret),
+            ..Volume::default()
+        },
+    );
 }
 
 #[test]
 fn empty_dir_volume_type() {
-    for volume in volume_in_both_pods(EMPTY_DIR_VOLUME_FRAGMENT, "cache") {
-        assert!(volume.empty_dir.is_some(), "emptyDir volume");
-    }
+    assert_volume_in_both_pods(
+        EMPTY_DIR_VOLUME_FRAGMENT,
+        Volume {
+            name: "cache".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        },
+    );
 }

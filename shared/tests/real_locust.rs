@@ -4,10 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)]
+mod common;
 mod support;
 
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::api::v2::LocustTest;
@@ -73,10 +75,6 @@ fn is_load_running(state: &str) -> bool {
     matches!(state, "spawning" | "running")
 }
 
-fn parse_test(yaml: &str) -> LocustTest {
-    serde_yaml::from_str(yaml).unwrap_or_else(|error| panic!("test spec does not parse: {error}\n{yaml}"))
-}
-
 fn write_locustfile(dir: &Path) -> String {
     let path = dir.join("test.py");
     std::fs::write(&path, LOCUSTFILE).unwrap();
@@ -94,63 +92,89 @@ fn local_argv(test: &LocustTest, endpoints: LocalEndpoints) -> (Vec<String>, Vec
     )
 }
 
-fn start_master_and_workers(processes: &mut LocustProcesses, master: &[String], worker: &[String]) {
-    processes.spawn("master", master);
-    for index in 0..WORKERS {
-        processes.spawn(&format!("worker-{index}"), worker);
+/// One master and its workers on loopback, built from a LocustTest, with a fresh target server.
+/// Fields drop in order: the processes are killed before their directory goes, and the next test
+/// may start only once everything is gone.
+struct LoopbackRun {
+    processes: LocustProcesses,
+    target: TargetServer,
+    endpoints: LocalEndpoints,
+    started: Instant,
+    _dir: tempfile::TempDir,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl LoopbackRun {
+    /// Starts the master and workers of the LocustTest `name`, whose master command runs the
+    /// locustfile against the target with `master_flags`, and whose `master:` section ends with
+    /// `master_settings` (YAML lines indented by four spaces).
+    fn start(name: &str, master_flags: &str, master_settings: &str) -> Self {
+        let one_at_a_time = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let locust = locust_on_path().unwrap_or_else(|| panic!("{LOCUST_MISSING}"));
+        let target = TargetServer::start().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let locustfile = write_locustfile(dir.path());
+        let test: LocustTest = common::from_yaml(&format!(
+            r#"
+apiVersion: locust.io/v2
+kind: LocustTest
+metadata:
+  name: {name}
+spec:
+  image: locustio/locust:2.47.0
+  master:
+    command: '--locustfile {locustfile} --host {host} {master_flags}'
+{master_settings}  worker:
+    command: '--locustfile {locustfile}'
+    replicas: {WORKERS}
+"#,
+            host = target.base_url(),
+        ));
+        let endpoints = free_local_endpoints();
+        let (master, worker) = local_argv(&test, endpoints);
+
+        let started = Instant::now();
+        let mut processes = LocustProcesses::new(locust, dir.path());
+        processes.spawn("master", &master);
+        for index in 0..WORKERS {
+            processes.spawn(&format!("worker-{index}"), &worker);
+        }
+        Self {
+            processes,
+            target,
+            endpoints,
+            started,
+            _dir: dir,
+            _one_at_a_time: one_at_a_time,
+        }
     }
 }
 
 #[test]
 fn autostarted_test_runs_once_both_workers_connect_and_the_master_quits_cleanly() {
-    let _one_at_a_time = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let locust = locust_on_path().unwrap_or_else(|| panic!("{LOCUST_MISSING}"));
-    let target = TargetServer::start().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let locustfile = write_locustfile(dir.path());
-    let test = parse_test(&format!(
-        r#"
-apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: loopback-demo
-spec:
-  image: locustio/locust:2.47.0
-  master:
-    command: '--locustfile {locustfile} --host {host} --users 4 --spawn-rate 4 --run-time 5s --greeting "{GREETING}"'
-    autoquit:
-      enabled: true
-      timeout: 1
-  worker:
-    command: '--locustfile {locustfile}'
-    replicas: {WORKERS}
-"#,
-        host = target.base_url(),
-    ));
-    let endpoints = free_local_endpoints();
-    let (master, worker) = local_argv(&test, endpoints);
-
-    let started = Instant::now();
-    let mut processes = LocustProcesses::new(locust, dir.path());
-    start_master_and_workers(&mut processes, &master, &worker);
+    let mut run = LoopbackRun::start(
+        "loopback-demo",
+        &format!(r#"--users 4 --spawn-rate 4 --run-time 5s --greeting "{GREETING}""#),
+        "    autoquit:\n      enabled: true\n      timeout: 1\n",
+    );
 
     // Nobody presses start: only watch the master until it quits by itself.
     let mut observations = Vec::new();
     let master_exit = loop {
-        if let Some(status) = processes.exit_status("master") {
+        if let Some(status) = run.processes.exit_status("master") {
             break Some(status);
         }
-        if started.elapsed() > RUN_LIMIT {
+        if run.started.elapsed() > RUN_LIMIT {
             break None;
         }
-        observations.extend(observe(endpoints.web_port, started));
+        observations.extend(observe(run.endpoints.web_port, run.started));
         std::thread::sleep(POLL_INTERVAL);
     };
-    let elapsed = started.elapsed();
+    let elapsed = run.started.elapsed();
     let master_exit = master_exit.unwrap_or_else(|| {
         panic!(
             "master still running after {RUN_LIMIT:?}\nobserved: {observations:?}\n{}",
-            processes.report()
+            run.processes.report()
         )
     });
     // Workers leave when the master tells them to quit; after a failed master they never would.
@@ -160,10 +184,10 @@ spec:
         Duration::ZERO
     };
     let workers_exit: Vec<_> = (0..WORKERS)
-        .map(|index| processes.wait_for_exit(&format!("worker-{index}"), worker_wait))
+        .map(|index| run.processes.wait_for_exit(&format!("worker-{index}"), worker_wait))
         .collect();
-    let report = processes.report();
-    let requests = target.received();
+    let report = run.processes.report();
+    let requests = run.target.received();
     eprintln!(
         "master exited {master_exit} after {elapsed:.1?}; target got {} requests; workers {workers_exit:?}",
         requests.len()
@@ -214,48 +238,26 @@ spec:
 
 #[test]
 fn without_autostart_the_master_waits_for_a_user_even_with_all_workers_connected() {
-    let _one_at_a_time = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let locust = locust_on_path().unwrap_or_else(|| panic!("{LOCUST_MISSING}"));
-    let target = TargetServer::start().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let locustfile = write_locustfile(dir.path());
-    let test = parse_test(&format!(
-        r#"
-apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: loopback-manual
-spec:
-  image: locustio/locust:2.47.0
-  master:
-    command: '--locustfile {locustfile} --host {host} --users 4 --spawn-rate 4'
-    autostart: false
-    autoquit:
-      enabled: false
-  worker:
-    command: '--locustfile {locustfile}'
-    replicas: {WORKERS}
-"#,
-        host = target.base_url(),
-    ));
-    let endpoints = free_local_endpoints();
-    let (master, worker) = local_argv(&test, endpoints);
-
-    let started = Instant::now();
-    let mut processes = LocustProcesses::new(locust, dir.path());
-    start_master_and_workers(&mut processes, &master, &worker);
+    let mut run = LoopbackRun::start(
+        "loopback-manual",
+        "--users 4 --spawn-rate 4",
+        "    autostart: false\n    autoquit:\n      enabled: false\n",
+    );
 
     let connected = loop {
-        if let Some(status) = processes.exit_status("master") {
-            panic!("master exited with {status} instead of waiting\n{}", processes.report());
+        if let Some(status) = run.processes.exit_status("master") {
+            panic!(
+                "master exited with {status} instead of waiting\n{}",
+                run.processes.report()
+            );
         }
-        if let Some(seen) = observe(endpoints.web_port, started).filter(|seen| seen.worker_count == WORKERS) {
+        if let Some(seen) = observe(run.endpoints.web_port, run.started).filter(|seen| seen.worker_count == WORKERS) {
             break seen;
         }
         assert!(
-            started.elapsed() < CONNECT_LIMIT,
+            run.started.elapsed() < CONNECT_LIMIT,
             "{WORKERS} workers did not connect within {CONNECT_LIMIT:?}\n{}",
-            processes.report()
+            run.processes.report()
         );
         std::thread::sleep(POLL_INTERVAL);
     };
@@ -264,10 +266,10 @@ spec:
     let watch_until = Instant::now() + IDLE_WATCH;
     while Instant::now() < watch_until {
         std::thread::sleep(POLL_INTERVAL);
-        observations.extend(observe(endpoints.web_port, started));
+        observations.extend(observe(run.endpoints.web_port, run.started));
     }
-    let master_exit = processes.exit_status("master");
-    let report = processes.report();
+    let master_exit = run.processes.exit_status("master");
+    let report = run.processes.report();
     eprintln!(
         "watched {} observations over {IDLE_WATCH:?} after workers connected",
         observations.len()
@@ -287,7 +289,7 @@ spec:
         "the test started without anyone starting it: {not_ready:?}\n{report}"
     );
     assert!(
-        target.received().is_empty(),
+        run.target.received().is_empty(),
         "the workers sent requests although nobody started the test\n{report}"
     );
 }

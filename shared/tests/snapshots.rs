@@ -7,14 +7,15 @@
 //! `INSTA_UPDATE=always cargo test -p locust-shared --test snapshots`, then read the diff.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+#[allow(dead_code)]
+mod common;
 
+use common::{operator_config, validated};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Service;
 use serde::Serialize;
 use shared::build::children;
 use shared::config::OperatorConfig;
-use shared::validation::parse_and_validate;
 
 /// The children as one document, in creation order.
 #[derive(Serialize)]
@@ -138,7 +139,7 @@ spec:
 /// An operator with every setting that reaches a pod: Kafka with a credentials Secret, a Job TTL,
 /// a default runtime class, both injection flags on and a role-specific resource default.
 fn full_operator_config() -> OperatorConfig {
-    let variables = BTreeMap::from([
+    operator_config(&[
         ("KAFKA_BOOTSTRAP_SERVERS", "kafka.example.com:9096"),
         ("KAFKA_SECURITY_ENABLED", "true"),
         ("KAFKA_SECURITY_PROTOCOL_CONFIG", "SASL_SSL"),
@@ -149,14 +150,11 @@ fn full_operator_config() -> OperatorConfig {
         ("ENABLE_AFFINITY_CR_INJECTION", "true"),
         ("ENABLE_TAINT_TOLERATIONS_CR_INJECTION", "true"),
         ("WORKER_POD_MEM_LIMIT", "2Gi"),
-    ]);
-    OperatorConfig::from_lookup(|name| variables.get(name).map(|value| value.to_string()))
-        .expect("a valid operator config")
+    ])
 }
 
 fn build(yaml: &str, config: &OperatorConfig) -> Built {
-    let test = parse_and_validate(yaml).unwrap_or_else(|errors| panic!("invalid test: {errors:?}"));
-    let built = children(&test, config).expect("the test builds");
+    let built = children(&validated(yaml), config).expect("the test builds");
     Built {
         service: built.service,
         master_job: built.master_job,

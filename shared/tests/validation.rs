@@ -2,39 +2,19 @@
 //! errors users see, and the documentation examples.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use shared::api::v2;
-use shared::validation::{FieldError, parse_and_validate, parse_locust_test, validate};
+#[allow(dead_code)]
+mod common;
 
-/// A valid v2 test named `name`, with `spec_extra` (indented by two spaces) appended to its spec.
-fn test_yaml(name: &str, spec_extra: &str) -> String {
-    format!(
-        "apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: {name}
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: \"--locustfile /lotest/src/test.py --host https://example.com\"
-  worker:
-    command: \"--locustfile /lotest/src/test.py\"
-    replicas: 3
-{spec_extra}"
-    )
-}
+use common::{joined, test_yaml, validated};
+use shared::api::v2;
+use shared::validation::{FieldError, parse_locust_test, validate};
 
 fn parse(yaml: &str) -> v2::LocustTest {
     parse_locust_test(yaml).unwrap_or_else(|errors| panic!("does not parse: {}", joined(&errors)))
 }
 
-fn joined(errors: &[FieldError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
-}
-
 fn assert_valid(yaml: &str) {
-    if let Err(errors) = parse_and_validate(yaml) {
-        panic!("expected valid, got:\n{}\n--- for ---\n{yaml}", joined(&errors));
-    }
+    validated(yaml);
 }
 
 fn assert_test_valid(test: &v2::LocustTest) {
@@ -467,17 +447,7 @@ fn image_pull_secrets_as_plain_strings_are_rejected_with_the_object_form() {
 
 #[test]
 fn v1_documents_are_refused_with_directions_to_v2() {
-    let v1 = "apiVersion: locust.io/v1
-kind: LocustTest
-metadata:
-  name: basic-test
-spec:
-  image: locustio/locust:2.20.0
-  masterCommandSeed: \"--locustfile /lotest/src/test.py --host https://example.com\"
-  workerCommandSeed: \"--locustfile /lotest/src/test.py\"
-  workerReplicas: 3
-  configMap: test-scripts
-";
+    let v1 = API_REFERENCE_V1_EXAMPLE;
     parse_rejected(
         v1,
         "apiVersion",
@@ -521,7 +491,7 @@ spec:
     <<: *role
     replicas: 4
 ";
-    let test = parse_and_validate(yaml).unwrap_or_else(|e| panic!("{}", joined(&e)));
+    let test = validated(yaml);
     assert_eq!(test.spec.worker.command, "--locustfile /lotest/src/test.py");
     assert_eq!(test.spec.worker.replicas, 4);
 }
@@ -531,7 +501,7 @@ fn json_input_is_accepted() {
     let json = r#"{"apiVersion":"locust.io/v2","kind":"LocustTest","metadata":{"name":"j"},
         "spec":{"image":"locustio/locust:2.20.0","master":{"command":"--locustfile /lotest/src/t.py"},
         "worker":{"command":"--locustfile /lotest/src/t.py","replicas":2}}}"#;
-    let test = parse_and_validate(json).unwrap_or_else(|e| panic!("{}", joined(&e)));
+    let test = validated(json);
     assert_eq!(test.spec.worker.replicas, 2);
 }
 
@@ -590,275 +560,22 @@ fn display_names_the_field_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Documentation examples (copied from api-reference.md and advanced-topics.md): every full v2
-// example parses and validates, except the two whose shape the API reference overrules.
+// Documentation examples (from api-reference.md and advanced-topics.md, kept verbatim in
+// tests/fixtures/docs/ and shared with tests/doc_examples.rs): every full v2 example parses and
+// validates, except the two whose shape the API reference overrules.
 
-const DOC_COMPREHENSIVE: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: comprehensive-test
-spec:
-  image: locustio/locust:2.20.0
-  imagePullPolicy: IfNotPresent
-  
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://api.example.com --users 1000 --spawn-rate 50 --run-time 10m"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        cpu: "500m"
-    labels:
-      role: master
-    autostart: true
-    autoquit:
-      enabled: true
-      timeout: 120
-  
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        cpu: "1000m"
-    labels:
-      role: worker
-  
-  testFiles:
-    configMapRef: my-test-scripts
-    libConfigMapRef: my-lib-files
-  
-  scheduling:
-    nodeSelector:
-      node-type: performance
-    tolerations:
-      - key: "dedicated"
-        operator: "Equal"
-        value: "performance"
-        effect: "NoSchedule"
-  
-  env:
-    secretRefs:
-      - name: api-credentials
-        prefix: "API_"
-    configMapRefs:
-      - name: app-config
-    variables:
-      - name: LOG_LEVEL
-        value: "INFO"
-  
-  volumes:
-    - name: test-data
-      persistentVolumeClaim:
-        claimName: test-data-pvc
-  
-  volumeMounts:
-    - name: test-data
-      mountPath: /data
-      target: both
-  
-  observability:
-    openTelemetry:
-      enabled: true
-      endpoint: "otel-collector.monitoring:4317"
-      protocol: "grpc"
-      extraEnvVars:
-        OTEL_SERVICE_NAME: "load-test"
-        OTEL_RESOURCE_ATTRIBUTES: "environment=staging,team=platform"
-"#;
-
-const DOC_AFFINITY: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: affinity-example
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 5
-  scheduling:
-    affinity:
-      nodeAffinity:
-        requiredDuringSchedulingIgnoredDuringExecution:
-          nodeSelectorTerms:
-            - matchExpressions:
-                - key: nodeAffinityLabel1
-                  operator: In
-                  values:
-                    - locust-cloud-tests
-                - key: nodeAffinityLabel2
-                  operator: In
-                  values:
-                    - performance-nodes
-                - key: nodeAffinityLabel3
-                  operator: In
-                  values:
-                    - high-memory
-"#;
-
-const DOC_TOLERATION: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: toleration-example
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-  scheduling:
-    tolerations:
-      - key: taint-A
-        operator: Equal
-        value: ssd
-        effect: NoSchedule
-      - key: taint-B
-        operator: Exists
-        effect: NoExecute
-"#;
-
-const DOC_RESOURCES: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: resource-example
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        cpu: "500m"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        cpu: "1000m"
-"#;
-
-const DOC_NO_CPU_LIMIT: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: no-cpu-limit-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        # No CPU limit specified
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        # No CPU limit specified
-"#;
-
-const DOC_PRIVATE_REGISTRY: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: private-registry-test
-spec:
-  image: ghcr.io/mycompany/locust:latest # (1)!
-  imagePullSecrets: # (2)!
-    - gcr-secret
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-"#;
-
-const DOC_PULL_POLICY: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: pull-policy-test
-spec:
-  image: ghcr.io/mycompany/locust:latest # (1)!
-  imagePullPolicy: Always # (2)!
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 3
-"#;
-
-const DOC_OTEL: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: otel-enabled-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 5
-  observability:
-    openTelemetry:
-      enabled: true
-      endpoint: "otel-collector.monitoring:4317"
-      protocol: "grpc"  # or "http"
-      insecure: false
-      extraEnvVars:
-        - name: OTEL_SERVICE_NAME
-          value: "my-load-test"
-        - name: OTEL_RESOURCE_ATTRIBUTES
-          value: "environment=staging,team=platform"
-"#;
-
-const DOC_SEPARATE_RESOURCES: &str = r#"apiVersion: locust.io/v2
-kind: LocustTest
-metadata:
-  name: optimized-test
-spec:
-  image: locustio/locust:2.20.0
-  master:
-    command: "--locustfile /lotest/src/test.py --host https://example.com"
-    resources:
-      requests:
-        memory: "256Mi"
-        cpu: "100m"
-      limits:
-        memory: "512Mi"
-        cpu: "500m"
-  worker:
-    command: "--locustfile /lotest/src/test.py"
-    replicas: 10
-    resources:
-      requests:
-        memory: "512Mi"
-        cpu: "500m"
-      limits:
-        memory: "1Gi"
-        cpu: "1000m"
-"#;
+const DOC_COMPREHENSIVE: &str = include_str!("fixtures/docs/api-reference--complete-v2-example.yaml");
+const DOC_AFFINITY: &str = include_str!("fixtures/docs/advanced-topics--node-affinity-v2.yaml");
+const DOC_TOLERATION: &str = include_str!("fixtures/docs/advanced-topics--toleration-options-v2-example.yaml");
+const DOC_RESOURCES: &str = include_str!("fixtures/docs/advanced-topics--per-cr-resource-configuration.yaml");
+const DOC_NO_CPU_LIMIT: &str = include_str!("fixtures/docs/advanced-topics--disabling-cpu-limits-per-cr.yaml");
+const DOC_PRIVATE_REGISTRY: &str = include_str!("fixtures/docs/advanced-topics--private-image-registry-v2.yaml");
+const DOC_PULL_POLICY: &str = include_str!("fixtures/docs/advanced-topics--image-pull-policy-v2.yaml");
+const DOC_OTEL: &str = include_str!("fixtures/docs/advanced-topics--enabling-opentelemetry.yaml");
+const DOC_SEPARATE_RESOURCES: &str =
+    include_str!("fixtures/docs/advanced-topics--independent-resource-configuration.yaml");
+/// Refused as a whole by [`v1_documents_are_refused_with_directions_to_v2`].
+const API_REFERENCE_V1_EXAMPLE: &str = include_str!("fixtures/docs/api-reference--v1-example.yaml");
 
 #[test]
 fn documented_v2_examples_are_valid() {
@@ -915,7 +632,7 @@ fn documented_extra_env_vars_as_a_list_fail_and_the_shown_form_is_accepted() {
     let form = right_form(&error);
     let list_start = DOC_OTEL.find("      extraEnvVars:").expect("example has extraEnvVars");
     let fixed = format!("{}      {form}\n", &DOC_OTEL[..list_start]);
-    let test = parse_and_validate(&fixed).unwrap_or_else(|errors| panic!("{}\n{fixed}", joined(&errors)));
+    let test = validated(&fixed);
     let vars = test
         .spec
         .otel()
