@@ -1,1 +1,287 @@
-fn main() {}
+//! The operator binary: flags, logging and start-up checks, then the HTTP endpoints, the
+//! conversion webhook, leader election and the controller, until SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use operator::cli::{Args, LogFormat};
+use operator::context::Context;
+use operator::controller::{self, Scope};
+use operator::http::{self, Health};
+use operator::metrics::Metrics;
+use operator::{certs, leader, webhook};
+use shared::api::v2::LocustTest;
+use shared::config::OperatorConfig;
+use tokio::sync::watch;
+
+/// Exit code for configuration errors (bad flags or environment).
+const EXIT_CONFIG: u8 = 2;
+/// How long to wait for mounted webhook certificates (upstream waits 2 minutes).
+const CERT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+/// How often mounted webhook certificates are checked for renewal.
+const CERT_RELOAD: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn init_logging(args: &Args) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match args.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn client(args: &Args) -> anyhow::Result<Client> {
+    let config = if args.kubeconfig.is_some() || args.context.is_some() {
+        let options = KubeConfigOptions {
+            context: args.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        match &args.kubeconfig {
+            Some(path) => {
+                let kubeconfig = Kubeconfig::read_from(path)
+                    .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+                Config::from_custom_kubeconfig(kubeconfig, &options).await?
+            }
+            None => Config::from_kubeconfig(&options).await?,
+        }
+    } else {
+        Config::infer()
+            .await
+            .context("no cluster configuration found: run in a pod, or set KUBECONFIG / --kubeconfig / --context")?
+    };
+    Ok(Client::try_from(config)?)
+}
+
+/// Fails early, with what to do, when the cluster is unreachable or the CRD is missing.
+async fn check_crd_installed(client: &Client, scope: &Scope) -> anyhow::Result<()> {
+    let api: Api<LocustTest> = match scope {
+        Scope::Cluster => Api::all(client.clone()),
+        Scope::Namespace(namespace) => Api::namespaced(client.clone(), namespace),
+    };
+    match api.list(&ListParams::default().limit(1)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => anyhow::bail!(
+            "the LocustTest CRD (locusttests.locust.io, version v2) is not installed in this cluster: install it with \
+             `helm install locust-operator charts/locust-operator` or \
+             `kubectl apply --server-side -f charts/locust-operator/files/locusttests.locust.io.yaml`"
+        ),
+        Err(kube::Error::Api(status)) if status.code == 403 => anyhow::bail!(
+            "not allowed to list locusttests.locust.io ({}): grant the operator's service account the chart's RBAC",
+            status.message
+        ),
+        Err(error) => Err(anyhow::Error::new(error).context("cannot reach the Kubernetes API server")),
+    }
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn start_webhook(
+    args: &Args,
+    client: &Client,
+    namespace: &str,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mounted = args
+        .webhook_cert_path
+        .as_ref()
+        .map(|dir| (dir.join("tls.crt"), dir.join("tls.key")));
+    let (cert_pem, key_pem) = match &mounted {
+        // cert-manager may still be issuing the certificate when the pod starts.
+        Some((cert, key)) => certs::wait_for_mounted(cert, key, Some(CERT_WAIT)).await?,
+        None => {
+            let service = &args.webhook_service_name;
+            let dns_names = vec![
+                service.clone(),
+                format!("{service}.{namespace}"),
+                format!("{service}.{namespace}.svc"),
+                format!("{service}.{namespace}.svc.cluster.local"),
+            ];
+            let serving = certs::self_signed(&dns_names, k8s_openapi::jiff::Timestamp::now())?;
+            webhook::install_ca_bundle(
+                client.clone(),
+                &serving.ca_pem,
+                namespace,
+                service,
+                args.webhook_service_port,
+            )
+            .await?;
+            (serving.cert_pem, serving.key_pem)
+        }
+    };
+    let tls = certs::rustls_config(&cert_pem, &key_pem).context("invalid webhook certificate")?;
+    if let Some((cert, key)) = mounted {
+        // Renewed certificates are served without a restart.
+        tokio::spawn(certs::reload_mounted_on_change(
+            tls.clone(),
+            cert,
+            key,
+            (cert_pem, key_pem),
+            CERT_RELOAD,
+        ));
+    }
+    let addr = args.webhook_bind_address;
+    tokio::spawn(async move {
+        if let Err(error) = webhook::serve(addr, tls, wait_for(stop)).await {
+            tracing::error!(%error, "conversion webhook stopped");
+        }
+    });
+    tracing::info!(%addr, "conversion webhook listening on /convert");
+    Ok(())
+}
+
+/// Tells the elector to release the lease and waits until it has (bounded by its renew deadline).
+async fn stop_elector(release: &watch::Sender<bool>, elector: Option<tokio::task::JoinHandle<()>>) {
+    let _ = release.send(true);
+    if let Some(elector) = elector {
+        let _ = elector.await;
+    }
+}
+
+async fn wait_for(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let config =
+        OperatorConfig::from_env().map_err(|error| anyhow::anyhow!("invalid operator configuration:\n{error}"))?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = client(&args).await?;
+    let scope = args.scope();
+    check_crd_installed(&client, &scope).await?;
+    let own_namespace = args
+        .leader_election_namespace
+        .clone()
+        .or_else(|| std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok())
+        .unwrap_or_else(|| client.default_namespace().to_string());
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+
+    let controller = controller::build(&client, &scope);
+    let store = controller.store();
+    let phase_store = store.clone();
+    let metrics = Arc::new(Metrics::new(Box::new(move || {
+        controller::phase_counts(&phase_store).into_iter().collect()
+    })));
+    let health = Arc::new(Health::default());
+    let router = http::router(health.clone(), metrics.clone());
+    let http_addr = args.health_probe_bind_address;
+    let http_stop = stop_rx.clone();
+    tokio::spawn(async move {
+        if let Err(error) = http::serve(http_addr, router, wait_for(http_stop)).await {
+            tracing::error!(%error, "health and metrics server stopped");
+        }
+    });
+
+    if args.enable_webhooks {
+        let namespace = args
+            .webhook_service_namespace
+            .clone()
+            .unwrap_or_else(|| own_namespace.clone());
+        start_webhook(&args, &client, &namespace, stop_rx.clone()).await?;
+    }
+
+    let (leading_tx, mut leading_rx) = watch::channel(!args.leader_elect);
+    // The elector stops only after the controller has: it releases the lease once no reconcile runs.
+    let (release_tx, release_rx) = watch::channel(false);
+    let mut elector = None;
+    if args.leader_elect {
+        let pod = std::env::var("POD_NAME")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| "operator".into());
+        let settings = leader::LeaseSettings::new(
+            args.leader_election_id.clone(),
+            own_namespace.clone(),
+            leader::unique_identity(&pod),
+        );
+        let lease_client = client.clone();
+        elector = Some(tokio::spawn(async move {
+            if let Err(error) = leader::acquire_and_hold(lease_client, settings, leading_tx, wait_for(release_rx)).await
+            {
+                tracing::error!(%error, "leader election stopped");
+            }
+        }));
+        // A standby replica is ready: it serves the webhook and waits for the lease.
+        health.set_ready(true);
+        tracing::info!(lease = %args.leader_election_id, "waiting to become leader");
+        let mut stopped = stop_rx.clone();
+        tokio::select! {
+            result = leading_rx.wait_for(|leading| *leading) => { result.context("leader election ended")?; },
+            _ = stopped.wait_for(|stopped| *stopped) => {
+                stop_elector(&release_tx, elector).await;
+                return Ok(());
+            }
+        }
+        health.set_not_ready("watches have not synced yet");
+        metrics.set_leader(true);
+        tracing::info!("became leader");
+    }
+
+    let ready_store = store.clone();
+    let ready_health = health.clone();
+    tokio::spawn(async move {
+        if ready_store.wait_until_ready().await.is_ok() {
+            ready_health.set_ready(true);
+            tracing::info!("watches synced, ready");
+        }
+    });
+
+    let ctx = Arc::new(Context::new(client, config, args.settings(), metrics));
+    let mut controller_stop = stop_rx.clone();
+    let mut lost = leading_rx.clone();
+    let leadership_lost = async move {
+        tokio::select! {
+            _ = controller_stop.wait_for(|stopped| *stopped) => {},
+            _ = lost.wait_for(|leading| !*leading) => {
+                tracing::error!("lost leadership, stopping reconciliation");
+            },
+        }
+    };
+    controller::run(controller, ctx, leadership_lost).await;
+    stop_elector(&release_tx, elector).await;
+    if !*stop_rx.borrow() {
+        anyhow::bail!("leadership lost: exiting so a restart can compete for the lease again");
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(&args);
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let message = format!("{error:#}");
+            eprintln!("error: {message}");
+            if message.starts_with("invalid operator configuration") {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -83,6 +83,22 @@ pub struct EventNote {
     pub reason: &'static str,
     /// What happened.
     pub message: String,
+    /// The child the event is about, if any. Recorders that merge repeated events tell apart
+    /// events about different children by it.
+    pub related: Option<Child>,
+}
+
+/// One `Created` event per child created this pass.
+pub fn created_events(test_name: &str, created: &[Child]) -> Vec<EventNote> {
+    created
+        .iter()
+        .map(|child| EventNote {
+            type_: EventType::Normal,
+            reason: reasons::CREATED,
+            message: format!("Created {} {}", child.kind(), child.name(test_name)),
+            related: Some(*child),
+        })
+        .collect()
 }
 
 /// Event reasons (upstream's, so existing alerts keep matching).
@@ -284,13 +300,7 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
     let previous_phase = status.phase.unwrap_or(Phase::Pending);
     let mut events = Vec::new();
 
-    for child in observed.created {
-        events.push(EventNote {
-            type_: EventType::Normal,
-            reason: reasons::CREATED,
-            message: format!("Created {} {}", child.kind(), child.name(observed.test_name)),
-        });
-    }
+    events.extend(created_events(observed.test_name, observed.created));
     // Children missing while the test ran were deleted from outside; they have just been recreated.
     let recreating = previous_phase == Phase::Running && !observed.created.is_empty();
     if recreating {
@@ -303,6 +313,7 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
                     child.label(),
                     child.name(observed.test_name)
                 ),
+                related: Some(*child),
             });
         }
     }
@@ -401,6 +412,7 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
             type_: EventType::Warning,
             reason: reasons::POD_FAILURE,
             message: health.message.clone(),
+            related: None,
         });
     }
     set_condition(
@@ -458,11 +470,13 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
                 type_: EventType::Normal,
                 reason: reasons::TEST_STARTED,
                 message: "Load test execution started".into(),
+                related: None,
             }),
             Phase::Succeeded => events.push(EventNote {
                 type_: EventType::Normal,
                 reason: reasons::TEST_COMPLETED,
                 message: "Load test completed successfully".into(),
+                related: None,
             }),
             Phase::Failed => events.push(EventNote {
                 type_: EventType::Warning,
@@ -471,6 +485,7 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
                     "Load test execution failed: {}",
                     failure.clone().unwrap_or_else(|| "unknown reason".into())
                 ),
+                related: None,
             }),
             _ => {}
         }

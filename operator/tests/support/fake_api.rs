@@ -1,0 +1,1010 @@
+//! A stateful in-memory Kubernetes API server behind a `tower` service, for driving the real
+//! operator code through a real `kube::Client` without a cluster.
+//!
+//! It understands the request shapes `kube` sends: GET one, LIST with label and field selectors, WATCH (kept open, silent),
+//! POST create, PATCH (JSON merge patch) on an object and on its `/status` subresource, PUT
+//! replace and DELETE, for any resource path (`/api/v1/...` and `/apis/{group}/{version}/...`,
+//! namespaced or cluster-scoped). Errors come back as `metav1.Status` bodies, as the real API
+//! server sends them, so `kube` turns them into `kube::Error::Api`.
+//!
+//! Every request is recorded so tests can assert which calls the operator made, and
+//! [`FakeApi::fail_next`] injects one failure. Time comes from a clock the test controls, which
+//! also stamps `creationTimestamp` on created objects.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::Resource;
+use kube::api::DynamicObject;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+/// Where an object is stored: API group (`""` for core), resource plural, namespace, name.
+/// The version is not part of the key: one stored version per resource, as in etcd.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    /// API group, `""` for the core group.
+    pub group: String,
+    /// Resource plural, e.g. `jobs`.
+    pub plural: String,
+    /// Namespace; `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// Object name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of a typed resource.
+    pub fn of<K: Resource<DynamicType = ()>>(namespace: &str, name: &str) -> Self {
+        Self {
+            group: K::group(&()).into_owned(),
+            plural: K::plural(&()).into_owned(),
+            namespace: Some(namespace.to_string()),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// One request as the fake received it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Path without the query, e.g. `/apis/batch/v1/namespaces/ns/jobs`.
+    pub path: String,
+    /// Decoded query parameters in order.
+    pub query: Vec<(String, String)>,
+    /// `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// JSON body, if the request had one.
+    pub body: Option<Value>,
+}
+
+impl RecordedRequest {
+    /// False for GET (one object or a list).
+    pub fn is_write(&self) -> bool {
+        self.method != Method::GET && self.method != Method::HEAD
+    }
+
+    /// First value of query parameter `key`.
+    pub fn query_param(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// `METHOD path`, for readable assertion messages.
+    pub fn summary(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// An `events.k8s.io/v1` Event as stored (after any series PATCH by the recorder).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    /// e.g. `TestStarted`.
+    pub reason: String,
+    /// The message.
+    pub note: String,
+    /// Name of the object the event is about.
+    pub regarding: String,
+    /// How often it was observed (`series.count`, 1 without a series).
+    pub count: i64,
+}
+
+struct Failure {
+    method: Method,
+    path_contains: String,
+    status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    objects: BTreeMap<ObjectKey, Value>,
+    requests: Vec<RecordedRequest>,
+    failures: Vec<Failure>,
+    /// Source of uids and resourceVersions; only ever grows.
+    counter: u64,
+}
+
+impl State {
+    fn next(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+}
+
+/// The parts of a resource path.
+#[derive(Debug, Clone)]
+struct Route {
+    group: String,
+    version: String,
+    namespace: Option<String>,
+    plural: String,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+impl Route {
+    fn parse(path: &str) -> Option<Self> {
+        let segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+        let (group, version, rest) = match segments.first().map(String::as_str) {
+            Some("api") => (String::new(), segments.get(1)?.clone(), segments.get(2..)?),
+            Some("apis") => (segments.get(1)?.clone(), segments.get(2)?.clone(), segments.get(3..)?),
+            _ => return None,
+        };
+        // `namespaces/{ns}/{plural}...` is namespaced; `namespaces` or `namespaces/{name}` alone is
+        // the cluster-scoped Namespace resource.
+        let (namespace, rest) = if rest.first().map(String::as_str) == Some("namespaces") && rest.len() >= 3 {
+            (Some(rest[1].clone()), &rest[2..])
+        } else {
+            (None, rest)
+        };
+        if rest.is_empty() || rest.len() > 3 {
+            return None;
+        }
+        Some(Self {
+            group,
+            version,
+            namespace,
+            plural: rest[0].clone(),
+            name: rest.get(1).cloned(),
+            subresource: rest.get(2).cloned(),
+        })
+    }
+
+    fn key(&self, name: &str) -> ObjectKey {
+        ObjectKey {
+            group: self.group.clone(),
+            plural: self.plural.clone(),
+            namespace: self.namespace.clone(),
+            name: name.to_string(),
+        }
+    }
+
+    fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => (percent_decode(key), percent_decode(value)),
+            None => (percent_decode(pair), String::new()),
+        })
+        .collect()
+}
+
+/// RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(target) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(key);
+            } else {
+                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// A `metav1.Status` failure, as the API server sends it.
+fn status_body(code: u16, reason: &str, message: &str, route: Option<&Route>) -> Value {
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "details": route.map(|r| json!({ "name": r.name.clone().unwrap_or_default(), "group": r.group, "kind": r.plural })),
+        "code": code,
+    })
+}
+
+fn reason_for(code: u16) -> &'static str {
+    match code {
+        400 => "BadRequest",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "InternalError",
+    }
+}
+
+/// A response body: JSON, or a watch stream that never sends an event.
+type Reply = BoxBody<Bytes, Infallible>;
+
+fn respond(code: u16, body: &Value) -> Response<Reply> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *response.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn failure(code: u16, message: &str, route: Option<&Route>) -> Response<Reply> {
+    respond(code, &status_body(code, reason_for(code), message, route))
+}
+
+/// The value at a dotted path (`involvedObject.name`), as a selector compares it.
+fn field_value(object: &Value, path: &str) -> Option<String> {
+    let value = path.split('.').try_fold(object, |value, segment| value.get(segment))?;
+    Some(match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// One requirement of an equality-based selector.
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    Exists(String),
+    NotExists(String),
+}
+
+fn parse_selector(selector: &str) -> Result<Vec<Requirement>, String> {
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|term| !term.is_empty())
+        .map(|term| {
+            if term.contains(" in ") || term.contains(" notin ") || term.contains('(') {
+                return Err(format!("set-based selector {term:?} is not supported by the fake"));
+            }
+            Ok(if let Some((key, value)) = term.split_once("!=") {
+                Requirement::NotEquals(key.trim().into(), value.trim().into())
+            } else if let Some((key, value)) = term.split_once("==") {
+                Requirement::Equals(key.trim().into(), value.trim().into())
+            } else if let Some((key, value)) = term.split_once('=') {
+                Requirement::Equals(key.trim().into(), value.trim().into())
+            } else if let Some(key) = term.strip_prefix('!') {
+                Requirement::NotExists(key.trim().into())
+            } else {
+                Requirement::Exists(term.into())
+            })
+        })
+        .collect()
+}
+
+fn matches(requirements: &[Requirement], lookup: impl Fn(&str) -> Option<String>) -> bool {
+    requirements.iter().all(|requirement| match requirement {
+        Requirement::Equals(key, value) => lookup(key).as_deref() == Some(value.as_str()),
+        Requirement::NotEquals(key, value) => lookup(key).as_deref() != Some(value.as_str()),
+        Requirement::Exists(key) => lookup(key).is_some(),
+        Requirement::NotExists(key) => lookup(key).is_none(),
+    })
+}
+
+/// A cheap clone handle on one fake API server.
+#[derive(Clone)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+    clock: Arc<Mutex<Timestamp>>,
+}
+
+impl FakeApi {
+    /// An empty API server whose clock starts at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State::default())),
+            clock: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A `kube::Client` whose every request is served by this fake.
+    pub fn client(&self) -> kube::Client {
+        let fake = self.clone();
+        let service = tower::service_fn(move |request: Request<kube::client::Body>| {
+            let fake = fake.clone();
+            async move { Ok::<_, Infallible>(fake.serve(request).await) }
+        });
+        kube::Client::new(service, "default")
+    }
+
+    // ---- clock ----
+
+    /// The fake's current time.
+    pub fn now(&self) -> Timestamp {
+        *self.clock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut clock = self.clock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *clock = clock
+            .checked_add(SignedDuration::try_from(by).expect("duration in range"))
+            .expect("time in range");
+    }
+
+    /// A clock function reading the fake's time, for the code under test.
+    pub fn clock(&self) -> Arc<dyn Fn() -> Timestamp + Send + Sync> {
+        let clock = self.clock.clone();
+        Arc::new(move || *clock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    // ---- failure injection ----
+
+    /// Makes the next request with `method` whose path contains `path_contains` fail once with
+    /// HTTP `status` (and a `metav1.Status` body with the matching reason). Failures queue in order.
+    pub fn fail_next(&self, method: &str, path_contains: &str, status: u16) {
+        let method = Method::from_bytes(method.as_bytes()).expect("valid HTTP method");
+        self.state().failures.push(Failure {
+            method,
+            path_contains: path_contains.to_string(),
+            status,
+        });
+    }
+
+    /// Injected failures not yet triggered.
+    pub fn pending_failures(&self) -> usize {
+        self.state().failures.len()
+    }
+
+    // ---- recorded requests ----
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Forgets recorded requests (the stored objects stay).
+    pub fn clear_requests(&self) {
+        self.state().requests.clear();
+    }
+
+    /// Recorded requests that change something (anything but GET).
+    pub fn writes(&self) -> Vec<RecordedRequest> {
+        self.requests().into_iter().filter(RecordedRequest::is_write).collect()
+    }
+
+    /// Recorded PATCHes of a `/status` subresource.
+    pub fn status_patches(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == Method::PATCH && r.path.ends_with("/status"))
+            .collect()
+    }
+
+    /// Recorded requests with `method` whose path contains `path_contains`.
+    pub fn requests_matching(&self, method: &str, path_contains: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method.as_str() == method && r.path.contains(path_contains))
+            .collect()
+    }
+
+    // ---- stored objects ----
+
+    /// Stores `object` as if created through the API (uid, resourceVersion, generation 1 and a
+    /// creationTimestamp of now are filled in when absent). The resource plural is the lowercase
+    /// kind plus `s`. Panics if it already exists.
+    pub fn insert(&self, mut object: Value) -> Value {
+        let api_version = object["apiVersion"].as_str().expect("apiVersion").to_string();
+        let kind = object["kind"].as_str().expect("kind").to_string();
+        let group = api_version
+            .rsplit_once('/')
+            .map(|(group, _)| group.to_string())
+            .unwrap_or_default();
+        let key = ObjectKey {
+            group,
+            plural: format!("{}s", kind.to_ascii_lowercase()),
+            namespace: object["metadata"]["namespace"].as_str().map(str::to_string),
+            name: object["metadata"]["name"].as_str().expect("metadata.name").to_string(),
+        };
+        let now = self.now();
+        let mut state = self.state();
+        assert!(!state.objects.contains_key(&key), "{key:?} already exists");
+        let number = state.next();
+        let metadata = object["metadata"].as_object_mut().expect("metadata");
+        metadata.entry("uid").or_insert_with(|| json!(uid(number)));
+        metadata.entry("generation").or_insert(json!(1));
+        metadata.entry("creationTimestamp").or_insert_with(|| json!(Time(now)));
+        metadata.insert("resourceVersion".into(), json!(number.to_string()));
+        state.objects.insert(key, object.clone());
+        object
+    }
+
+    /// The stored object, as JSON.
+    pub fn get_value(&self, key: &ObjectKey) -> Option<Value> {
+        self.state().objects.get(key).cloned()
+    }
+
+    /// The stored object of a typed resource.
+    pub fn get<K: Resource<DynamicType = ()> + DeserializeOwned>(&self, namespace: &str, name: &str) -> Option<K> {
+        self.get_value(&ObjectKey::of::<K>(namespace, name))
+            .map(|value| serde_json::from_value(value).expect("stored object decodes"))
+    }
+
+    /// The stored object of typed resource `K`, untyped: what a raw watch delivers even when the
+    /// object does not decode as `K`.
+    pub fn get_dynamic<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str) -> Option<DynamicObject> {
+        self.get_value(&ObjectKey::of::<K>(namespace, name))
+            .map(|value| serde_json::from_value(value).expect("any object decodes as DynamicObject"))
+    }
+
+    /// Names of stored objects of typed resource `K` in `namespace`.
+    pub fn names<K: Resource<DynamicType = ()>>(&self, namespace: &str) -> Vec<String> {
+        let group = K::group(&()).into_owned();
+        let plural = K::plural(&()).into_owned();
+        self.state()
+            .objects
+            .keys()
+            .filter(|k| k.group == group && k.plural == plural && k.namespace.as_deref() == Some(namespace))
+            .map(|k| k.name.clone())
+            .collect()
+    }
+
+    /// Changes a stored object in place (no request is recorded; the resourceVersion moves).
+    /// Panics if it does not exist.
+    pub fn update<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str, change: impl FnOnce(&mut Value)) {
+        let key = ObjectKey::of::<K>(namespace, name);
+        let mut state = self.state();
+        let number = state.next();
+        let object = state
+            .objects
+            .get_mut(&key)
+            .unwrap_or_else(|| panic!("{key:?} does not exist"));
+        change(object);
+        object["metadata"]["resourceVersion"] = json!(number.to_string());
+    }
+
+    /// Replaces `.status` of a stored object, as a controller (the Job controller, the kubelet) would.
+    pub fn set_status<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str, status: Value) {
+        self.update::<K>(namespace, name, |object| object["status"] = status);
+    }
+
+    /// Merge-patches the main resource as a user's `kubectl patch --type merge` would: `.status`
+    /// is ignored and `metadata.generation` grows when `.spec` changes. No request is recorded.
+    pub fn user_patch<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str, patch: &Value) {
+        self.update::<K>(namespace, name, |object| {
+            let before = object.clone();
+            merge_patch(object, patch);
+            keep_system_fields(object, &before, false);
+        });
+    }
+
+    /// Deletes a stored object (no request is recorded). True if it existed.
+    pub fn delete<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str) -> bool {
+        self.state()
+            .objects
+            .remove(&ObjectKey::of::<K>(namespace, name))
+            .is_some()
+    }
+
+    /// Stores a pod with `labels` and `status`, created now.
+    pub fn add_pod(&self, namespace: &str, name: &str, labels: &BTreeMap<String, String>, status: Value) -> Value {
+        self.insert(json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": { "name": name, "namespace": namespace, "labels": labels },
+            "status": status,
+        }))
+    }
+
+    /// The `events.k8s.io/v1` Events stored in `namespace`, oldest first.
+    pub fn events(&self, namespace: &str) -> Vec<RecordedEvent> {
+        let mut stored: Vec<Value> = self
+            .state()
+            .objects
+            .iter()
+            .filter(|(k, _)| {
+                k.group == "events.k8s.io" && k.plural == "events" && k.namespace.as_deref() == Some(namespace)
+            })
+            .map(|(_, v)| v.clone())
+            .collect();
+        // uids are issued in creation order and zero-padded, so they sort chronologically.
+        stored.sort_by_key(|event| event["metadata"]["uid"].as_str().unwrap_or_default().to_string());
+        stored
+            .iter()
+            .map(|event| RecordedEvent {
+                type_: event["type"].as_str().unwrap_or_default().into(),
+                reason: event["reason"].as_str().unwrap_or_default().into(),
+                note: event["note"].as_str().unwrap_or_default().into(),
+                regarding: event["regarding"]["name"].as_str().unwrap_or_default().into(),
+                count: event["series"]["count"].as_i64().unwrap_or(1),
+            })
+            .collect()
+    }
+
+    // ---- serving ----
+
+    async fn serve(&self, request: Request<kube::client::Body>) -> Response<Reply> {
+        let (parts, body) = request.into_parts();
+        let bytes = match body.collect_bytes().await {
+            Ok(bytes) => bytes,
+            Err(error) => return failure(400, &format!("unreadable body: {error}"), None),
+        };
+        let body: Option<Value> = if bytes.is_empty() {
+            None
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(value) => Some(value),
+                Err(error) => return failure(400, &format!("body is not JSON: {error}"), None),
+            }
+        };
+        let recorded = RecordedRequest {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            query: parse_query(parts.uri.query().unwrap_or_default()),
+            content_type: parts
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            body,
+        };
+        let now = self.now();
+        let mut state = self.state();
+        state.requests.push(recorded.clone());
+        let route = Route::parse(&recorded.path);
+        if let Some(index) = state
+            .failures
+            .iter()
+            .position(|f| f.method == recorded.method && recorded.path.contains(&f.path_contains))
+        {
+            let injected = state.failures.remove(index);
+            return failure(injected.status, "injected failure", route.as_ref());
+        }
+        let Some(route) = route else {
+            return failure(404, &format!("the fake does not serve {}", recorded.path), None);
+        };
+        handle(&mut state, &route, &recorded, now)
+    }
+}
+
+fn uid(number: u64) -> String {
+    format!("00000000-0000-4000-8000-{number:012}")
+}
+
+/// After a write, restores what clients cannot change: identity, creation time, and either the
+/// status (main resource) or everything but the status (`/status` subresource). Grows
+/// `metadata.generation` when the spec changed.
+fn keep_system_fields(object: &mut Value, before: &Value, status_subresource: bool) {
+    if status_subresource {
+        let status = object.get("status").cloned();
+        *object = before.clone();
+        match status {
+            Some(status) => object["status"] = status,
+            None => {
+                if let Some(map) = object.as_object_mut() {
+                    map.remove("status");
+                }
+            }
+        }
+        return;
+    }
+    if let Some(map) = object.as_object_mut() {
+        match before.get("status") {
+            Some(status) => {
+                map.insert("status".into(), status.clone());
+            }
+            None => {
+                map.remove("status");
+            }
+        }
+    }
+    for field in ["uid", "creationTimestamp", "generation", "name", "namespace"] {
+        if let Some(value) = before["metadata"].get(field) {
+            object["metadata"][field] = value.clone();
+        }
+    }
+    if object.get("spec") != before.get("spec") {
+        let generation = before["metadata"]["generation"].as_i64().unwrap_or(0);
+        object["metadata"]["generation"] = json!(generation + 1);
+    }
+}
+
+fn handle(state: &mut State, route: &Route, request: &RecordedRequest, now: Timestamp) -> Response<Reply> {
+    let method = &request.method;
+    match (method.as_str(), &route.name) {
+        ("GET", Some(name)) => match state.objects.get(&route.key(name)) {
+            Some(object) => respond(200, object),
+            None => not_found(route, name),
+        },
+        ("GET", None) => list(state, route, request),
+        ("POST", None) => create(state, route, request, now),
+        ("PATCH", Some(name)) => patch(state, route, request, name),
+        ("PUT", Some(name)) => replace(state, route, request, name),
+        ("DELETE", Some(name)) => match state.objects.remove(&route.key(name)) {
+            Some(object) => respond(200, &object),
+            None => not_found(route, name),
+        },
+        _ => failure(
+            405,
+            &format!("{method} is not supported on {}", request.path),
+            Some(route),
+        ),
+    }
+}
+
+fn not_found(route: &Route, name: &str) -> Response<Reply> {
+    failure(404, &format!("{} \"{name}\" not found", route.plural), Some(route))
+}
+
+fn list(state: &State, route: &Route, request: &RecordedRequest) -> Response<Reply> {
+    if request.query_param("watch").is_some_and(|w| w == "true" || w == "1") {
+        return quiet_watch();
+    }
+    let labels = match parse_selector(request.query_param("labelSelector").unwrap_or_default()) {
+        Ok(requirements) => requirements,
+        Err(problem) => return failure(400, &problem, Some(route)),
+    };
+    let fields = match parse_selector(request.query_param("fieldSelector").unwrap_or_default()) {
+        Ok(requirements) => requirements,
+        Err(problem) => return failure(400, &problem, Some(route)),
+    };
+    let items: Vec<Value> = state
+        .objects
+        .iter()
+        .filter(|(key, _)| {
+            key.group == route.group
+                && key.plural == route.plural
+                && (route.namespace.is_none() || key.namespace == route.namespace)
+        })
+        .map(|(_, object)| object)
+        .filter(|object| {
+            matches(&labels, |key| {
+                object["metadata"]["labels"]
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+        })
+        .filter(|object| matches(&fields, |path| field_value(object, path)))
+        .cloned()
+        .collect();
+    respond(
+        200,
+        &json!({
+            "apiVersion": route.api_version(),
+            "kind": "List",
+            "metadata": { "resourceVersion": state.counter.to_string() },
+            "items": items,
+        }),
+    )
+}
+
+/// A watch that stays open and never reports a change: watchers see the state of their initial
+/// LIST and nothing after, so a test decides exactly what the operator observes.
+fn quiet_watch() -> Response<Reply> {
+    // `http_body::Frame` cannot be named here (not a dependency); an empty body's frame future
+    // lends its item type to the never-ending stream.
+    fn never_yielding<T>(_item_type_of: impl Future<Output = Option<T>>) -> futures::stream::Pending<T> {
+        futures::stream::pending()
+    }
+    let mut empty = Full::new(Bytes::new());
+    let frames = never_yielding(empty.frame());
+    let mut response = Response::new(StreamBody::new(frames).boxed());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn create(state: &mut State, route: &Route, request: &RecordedRequest, now: Timestamp) -> Response<Reply> {
+    let Some(mut object) = request.body.clone().filter(Value::is_object) else {
+        return failure(400, "create needs a JSON object", Some(route));
+    };
+    let number = state.next();
+    let name = match object["metadata"]["name"].as_str() {
+        Some(name) => name.to_string(),
+        None => match object["metadata"]["generateName"].as_str() {
+            Some(prefix) => format!("{prefix}{number:05}"),
+            None => return failure(422, "metadata.name: Required value", Some(route)),
+        },
+    };
+    let key = route.key(&name);
+    if state.objects.contains_key(&key) {
+        return respond(
+            409,
+            &status_body(
+                409,
+                "AlreadyExists",
+                &format!("{} \"{name}\" already exists", route.plural),
+                Some(route),
+            ),
+        );
+    }
+    object["metadata"]["name"] = json!(name);
+    if let Some(namespace) = &route.namespace {
+        object["metadata"]["namespace"] = json!(namespace);
+    }
+    object["metadata"]["uid"] = json!(uid(number));
+    object["metadata"]["resourceVersion"] = json!(number.to_string());
+    object["metadata"]["creationTimestamp"] = json!(Time(now));
+    object["metadata"]["generation"] = json!(1);
+    if object.get("apiVersion").is_none() {
+        object["apiVersion"] = json!(route.api_version());
+    }
+    state.objects.insert(key, object.clone());
+    respond(201, &object)
+}
+
+fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str) -> Response<Reply> {
+    let content_type = request.content_type.as_deref().unwrap_or_default();
+    if !content_type.starts_with("application/merge-patch+json") {
+        return failure(
+            415,
+            &format!("the fake only accepts merge patches, not {content_type:?}"),
+            Some(route),
+        );
+    }
+    let Some(body) = request.body.as_ref() else {
+        return failure(400, "patch needs a body", Some(route));
+    };
+    if route.subresource.as_deref().is_some_and(|s| s != "status") {
+        return failure(405, "only the status subresource is supported", Some(route));
+    }
+    let number = state.next();
+    let Some(object) = state.objects.get_mut(&route.key(name)) else {
+        return not_found(route, name);
+    };
+    if let Some(expected) = body["metadata"]["resourceVersion"].as_str()
+        && object["metadata"]["resourceVersion"].as_str() != Some(expected)
+    {
+        return failure(
+            409,
+            "the object has been modified; please apply your changes to the latest version",
+            Some(route),
+        );
+    }
+    let before = object.clone();
+    merge_patch(object, body);
+    keep_system_fields(object, &before, route.subresource.is_some());
+    object["metadata"]["resourceVersion"] = json!(number.to_string());
+    respond(200, object)
+}
+
+fn replace(state: &mut State, route: &Route, request: &RecordedRequest, name: &str) -> Response<Reply> {
+    let Some(mut replacement) = request.body.clone().filter(Value::is_object) else {
+        return failure(400, "replace needs a JSON object", Some(route));
+    };
+    if route.subresource.as_deref().is_some_and(|s| s != "status") {
+        return failure(405, "only the status subresource is supported", Some(route));
+    }
+    let number = state.next();
+    let Some(object) = state.objects.get_mut(&route.key(name)) else {
+        return not_found(route, name);
+    };
+    if let Some(expected) = replacement["metadata"]["resourceVersion"].as_str()
+        && object["metadata"]["resourceVersion"].as_str() != Some(expected)
+    {
+        return failure(
+            409,
+            "the object has been modified; please apply your changes to the latest version",
+            Some(route),
+        );
+    }
+    let before = object.clone();
+    keep_system_fields(&mut replacement, &before, route.subresource.is_some());
+    replacement["metadata"]["resourceVersion"] = json!(number.to_string());
+    *object = replacement;
+    respond(200, object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}, "list": [1, 2]});
+        merge_patch(&mut target, &json!({"a": "z", "c": {"f": null}, "list": [3]}));
+        assert_eq!(target, json!({"a": "z", "c": {"d": "e"}, "list": [3]}));
+    }
+
+    #[test]
+    fn paths_parse_for_core_group_and_cluster_scope() {
+        let route = Route::parse("/api/v1/namespaces/ns/pods/p1/status").expect("route");
+        assert_eq!(
+            (route.group.as_str(), route.namespace.as_deref(), route.plural.as_str()),
+            ("", Some("ns"), "pods")
+        );
+        assert_eq!(
+            (route.name.as_deref(), route.subresource.as_deref()),
+            (Some("p1"), Some("status"))
+        );
+        let route = Route::parse("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x").expect("route");
+        assert_eq!(
+            (route.namespace, route.plural.as_str(), route.name.as_deref()),
+            (None, "customresourcedefinitions", Some("x"))
+        );
+        let route = Route::parse("/api/v1/namespaces/ns").expect("route");
+        assert_eq!(
+            (route.plural.as_str(), route.name.as_deref()),
+            ("namespaces", Some("ns"))
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        let query = parse_query("&labelSelector=a%3Db%2Cc%21%3Dd&fieldSelector=x.y%3Dz+w");
+        assert_eq!(query[0], ("labelSelector".to_string(), "a=b,c!=d".to_string()));
+        assert_eq!(query[1], ("fieldSelector".to_string(), "x.y=z w".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod client_tests {
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+
+    use super::*;
+
+    fn start() -> Timestamp {
+        "2025-03-01T10:00:00.250Z".parse().expect("timestamp")
+    }
+
+    #[tokio::test]
+    async fn a_real_kube_client_creates_reads_lists_and_patches() {
+        let fake = FakeApi::new(start());
+        let jobs: Api<Job> = Api::namespaced(fake.client(), "ns");
+        let job: Job = serde_json::from_value(json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": { "name": "j", "labels": { "team": "perf" } },
+            "spec": { "template": { "spec": { "containers": [] } } },
+        }))
+        .expect("job");
+        let created = jobs.create(&PostParams::default(), &job).await.expect("created");
+        assert_eq!(created.metadata.generation, Some(1));
+        assert_eq!(created.metadata.namespace.as_deref(), Some("ns"));
+        assert!(created.metadata.uid.is_some());
+
+        let conflict = jobs
+            .create(&PostParams::default(), &job)
+            .await
+            .expect_err("second create conflicts");
+        assert!(matches!(conflict, kube::Error::Api(status) if status.code == 409 && status.is_already_exists()));
+        assert!(jobs.get_opt("missing").await.expect("404 is None").is_none());
+
+        let listed = jobs
+            .list(&ListParams::default().labels("team=perf"))
+            .await
+            .expect("list");
+        assert_eq!(listed.items.len(), 1);
+        let listed = jobs
+            .list(&ListParams::default().labels("team=other"))
+            .await
+            .expect("list");
+        assert!(listed.items.is_empty());
+
+        let patched = jobs
+            .patch_status(
+                "j",
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": { "active": 2 }, "spec": { "parallelism": 9 } })),
+            )
+            .await
+            .expect("status patch");
+        assert_eq!(patched.status.and_then(|s| s.active), Some(2));
+        assert_eq!(
+            patched.spec.and_then(|s| s.parallelism),
+            None,
+            "a status patch changes only .status"
+        );
+        assert_eq!(patched.metadata.generation, Some(1));
+
+        let patched = jobs
+            .patch(
+                "j",
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "spec": { "parallelism": 3 }, "status": { "active": 0 } })),
+            )
+            .await
+            .expect("patch");
+        assert_eq!(
+            patched.metadata.generation,
+            Some(2),
+            "a spec change bumps the generation"
+        );
+        assert_eq!(
+            patched.status.and_then(|s| s.active),
+            Some(2),
+            "a main-resource patch ignores .status"
+        );
+
+        fake.fail_next("GET", "/jobs/j", 500);
+        let error = jobs.get("j").await.expect_err("injected");
+        assert!(matches!(error, kube::Error::Api(status) if status.code == 500));
+        assert!(jobs.get("j").await.is_ok(), "an injected failure happens once");
+
+        let methods: Vec<String> = fake.requests().iter().map(RecordedRequest::summary).collect();
+        assert_eq!(
+            methods.first().map(String::as_str),
+            Some("POST /apis/batch/v1/namespaces/ns/jobs")
+        );
+        assert_eq!(fake.status_patches().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn field_selectors_match_dotted_paths() {
+        let fake = FakeApi::new(start());
+        for (name, pod, reason) in [
+            ("e1", "p1", "FailedMount"),
+            ("e2", "p2", "FailedMount"),
+            ("e3", "p1", "Pulled"),
+        ] {
+            fake.insert(json!({
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": { "name": name, "namespace": "ns" },
+                "involvedObject": { "kind": "Pod", "name": pod },
+                "reason": reason,
+            }));
+        }
+        let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(fake.client(), "ns");
+        let listed = events
+            .list(&ListParams::default().fields("involvedObject.kind=Pod,involvedObject.name=p1,reason=FailedMount"))
+            .await
+            .expect("list");
+        let names: Vec<String> = listed.items.iter().filter_map(|e| e.metadata.name.clone()).collect();
+        assert_eq!(names, ["e1"]);
+
+        let pods: Api<Pod> = Api::namespaced(fake.client(), "other");
+        assert!(pods.list(&ListParams::default()).await.expect("list").items.is_empty());
+    }
+}
