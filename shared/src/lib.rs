@@ -9,5 +9,6 @@ pub mod constants;
 pub mod crd;
 pub mod health;
 pub mod naming;
+pub mod stats;
 pub mod status;
 pub mod validation;

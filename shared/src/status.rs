@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::status::conditions::{self, completed, drift, ready, workers};
-use crate::api::status::{LocustTestStatus, Phase};
+use crate::api::status::{LocustTestStatus, Phase, TestStats};
 use crate::health::Health;
 use crate::naming;
 
@@ -109,6 +109,31 @@ pub mod reasons {
     pub const TEST_FAILED: &str = "TestFailed";
     pub const POD_FAILURE: &str = "PodFailure";
     pub const RESOURCE_DELETED: &str = "ResourceDeleted";
+    /// The master's web API could not be read while the test runs (ours, not upstream's).
+    pub const STATS_UNAVAILABLE: &str = "StatsUnavailable";
+}
+
+/// How status derivation treats live statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeriveSettings {
+    /// The stats block is rewritten at most this often (unless the phase, Locust's state or the
+    /// worker count changes), so a busy test does not write its status on every scrape.
+    pub stats_interval: Duration,
+    /// How long a master that has never answered may stay silent after the test started before
+    /// that is reported: the Job counts its pod as active while the image is still pulling.
+    pub master_start_allowance: Duration,
+}
+
+/// How often the operator reads each running master, unless configured otherwise.
+pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(5);
+
+impl Default for DeriveSettings {
+    fn default() -> Self {
+        Self {
+            stats_interval: DEFAULT_STATS_INTERVAL,
+            master_start_allowance: crate::health::DEFAULT_GRACE_PERIOD,
+        }
+    }
 }
 
 /// What the operator saw of a test's children this pass.
@@ -137,6 +162,11 @@ pub struct Observation<'a> {
     pub connected_workers: Option<i32>,
     /// Why the spec could not be turned into children, if it could not.
     pub build_error: Option<String>,
+    /// Summary of the master's latest statistics; `None` when there is none (then the recorded
+    /// block stays, so results survive pod cleanup).
+    pub stats: Option<TestStats>,
+    /// Why the master's web API could not be read; `None` when it could or nobody tried.
+    pub stats_unreachable: Option<String>,
 }
 
 /// The outcome of one status pass.
@@ -233,6 +263,49 @@ fn condition<'a>(status: &'a LocustTestStatus, type_: &str) -> Option<&'a Condit
     status.conditions.iter().flatten().find(|c| c.type_ == type_)
 }
 
+/// Starts the part of a WorkersConnected message that says the master could not be read; a message
+/// carrying it has been reported already.
+const STATS_UNAVAILABLE_MARKER: &str = "live stats unavailable: ";
+
+fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(since)).unwrap_or(Duration::ZERO)
+}
+
+/// Whether to report that the master cannot be read, and if not yet, how long until it should
+/// be. Reported only while Running: a Pending master has not started, and a master that stopped
+/// its test and then went away has finished (its Job says so a moment later). A master that has
+/// never answered gets `master_start_allowance` from the test's start first (image pulls).
+fn stats_unreachable(
+    status: &LocustTestStatus,
+    observed: &Observation<'_>,
+    phase: Phase,
+    previous_phase: Phase,
+    settings: &DeriveSettings,
+    now: Timestamp,
+) -> (Option<String>, Option<Duration>) {
+    let Some(why) = observed.stats_unreachable.as_ref() else {
+        return (None, None);
+    };
+    if phase != Phase::Running {
+        return (None, None);
+    }
+    match &status.stats {
+        Some(recorded) if matches!(recorded.state.as_str(), "stopped" | "stopping") => (None, None),
+        Some(_) => (Some(why.clone()), None),
+        None => {
+            // Not yet Running before this pass: the test starts now.
+            let running_for = match (previous_phase, status.start_time.as_ref()) {
+                (Phase::Running, Some(started)) => elapsed(started.0, now),
+                _ => Duration::ZERO,
+            };
+            match settings.master_start_allowance.checked_sub(running_for) {
+                Some(left) if !left.is_zero() => (None, Some(left)),
+                _ => (Some(why.clone()), None),
+            }
+        }
+    }
+}
+
 /// The status a test starts with: Pending, nothing created, nothing connected.
 pub fn initial_status(generation: Option<i64>, expected_workers: i32, now: Timestamp) -> LocustTestStatus {
     let mut status = LocustTestStatus {
@@ -283,7 +356,12 @@ pub fn initial_status(generation: Option<i64>, expected_workers: i32, now: Times
 }
 
 /// Derives the next status from the previous one and this pass's observation.
-pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Timestamp) -> StatusStep {
+pub fn derive(
+    previous: &LocustTestStatus,
+    observed: &Observation<'_>,
+    settings: &DeriveSettings,
+    now: Timestamp,
+) -> StatusStep {
     let unchanged = StatusStep {
         status: previous.clone(),
         events: Vec::new(),
@@ -373,6 +451,8 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
         ),
     }
 
+    let (unreachable, wait_for_master) = stats_unreachable(&status, observed, phase, previous_phase, settings, now);
+
     // Worker counts stop at their last value when the test ends: the pods are gone by then.
     if !phase.is_terminal() {
         // An ignored edit of the replicas leaves the worker Job as it was: keep counting against it.
@@ -380,6 +460,7 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
             Some(recorded) if observed.spec_drifted => recorded,
             _ => observed.expected_workers,
         };
+        let counting_pods = observed.connected_workers.is_none();
         let connected = observed
             .connected_workers
             .unwrap_or_else(|| observed.worker_job.and_then(|job| job.active).unwrap_or(0));
@@ -392,7 +473,32 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
         } else {
             (false, workers::WORKERS_MISSING)
         };
-        let message = format!("{connected}/{expected} workers connected");
+        let mut message = format!("{connected}/{expected} workers connected");
+        if let Some(why) = unreachable.as_deref() {
+            let (fallback, fallback_in_words) = if counting_pods {
+                (
+                    "; counting worker pods",
+                    "; worker counts come from worker pods until it answers",
+                )
+            } else {
+                ("", "")
+            };
+            message.push_str(&format!(" ({STATS_UNAVAILABLE_MARKER}{why}{fallback})"));
+            let reported = previous_phase == Phase::Running
+                && condition(&status, conditions::WORKERS_CONNECTED)
+                    .is_some_and(|c| c.message.contains(STATS_UNAVAILABLE_MARKER));
+            if !reported {
+                events.push(EventNote {
+                    type_: EventType::Warning,
+                    reason: reasons::STATS_UNAVAILABLE,
+                    message: format!(
+                        "Cannot read live statistics from {}: {why}{fallback_in_words}",
+                        naming::master_name(observed.test_name)
+                    ),
+                    related: Some(Child::Service),
+                });
+            }
+        }
         set_condition(
             &mut status,
             conditions::WORKERS_CONNECTED,
@@ -523,12 +629,34 @@ pub fn derive(previous: &LocustTestStatus, observed: &Observation<'_>, now: Time
         remove_condition(&mut status, conditions::SPEC_DRIFTED);
     }
 
+    // Stats: the last values stay (results survive pod cleanup); new ones are written only when
+    // they differ, at most every stats_interval unless the phase, Locust's state or the worker
+    // count changes with them (those are worth a write at once).
+    if let Some(latest) = &observed.stats {
+        let due = match &status.stats {
+            None => true,
+            Some(recorded) => {
+                !recorded.same_values(latest)
+                    && (phase != previous_phase
+                        || recorded.state != latest.state
+                        || recorded.workers != latest.workers
+                        || recorded
+                            .last_update_time
+                            .as_ref()
+                            .is_none_or(|written| elapsed(written.0, now) >= settings.stats_interval))
+            }
+        };
+        if due {
+            status.stats = Some(latest.clone());
+        }
+    }
+
     status.phase = Some(phase);
     status.observed_generation = generation;
     let requeue_after = if phase.is_terminal() {
         None
     } else {
-        health.grace_remaining
+        [health.grace_remaining, wait_for_master].into_iter().flatten().min()
     };
     StatusStep {
         status,

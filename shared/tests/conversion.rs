@@ -806,7 +806,7 @@ mod strategies {
     use proptest::option::of;
     use proptest::prelude::*;
     use shared::api::conversion::lift_spec;
-    use shared::api::status::{LocustTestStatus, Phase};
+    use shared::api::status::{LocustTestStatus, Phase, TestStats};
     use shared::api::{ImagePullPolicy, v1, v2};
 
     pub fn word() -> BoxedStrategy<String> {
@@ -984,6 +984,40 @@ mod strategies {
             .boxed()
     }
 
+    /// Hundredths, so every value survives a JSON round trip exactly.
+    fn decimal() -> BoxedStrategy<f64> {
+        (0u32..1_000_000).prop_map(|n| f64::from(n) / 100.0).boxed()
+    }
+
+    fn test_stats() -> BoxedStrategy<TestStats> {
+        let state = prop_oneof![Just("spawning"), Just("running"), Just("stopped")];
+        (
+            (state, 0i64..10_000, 0i64..1_000_000, 0i64..1_000),
+            (decimal(), decimal(), of(decimal()), of(decimal())),
+            (of(0i32..500), of(time())),
+        )
+            .prop_map(
+                |(
+                    (state, users, total_requests, total_failures),
+                    (current_rps, fail_percent, median_response_time, p95_response_time),
+                    (workers, last_update_time),
+                )| TestStats {
+                    state: state.into(),
+                    users,
+                    total_requests,
+                    total_failures,
+                    fail_ratio: fail_percent / 100.0,
+                    fail_percent,
+                    current_rps,
+                    median_response_time,
+                    p95_response_time,
+                    workers,
+                    last_update_time,
+                },
+            )
+            .boxed()
+    }
+
     fn condition() -> BoxedStrategy<Condition> {
         (
             word(),
@@ -1021,6 +1055,7 @@ mod strategies {
             of(time()),
             of(time()),
             of(vec(condition(), 0..3)),
+            of(test_stats()),
         )
             .prop_map(
                 |(
@@ -1031,6 +1066,7 @@ mod strategies {
                     start_time,
                     completion_time,
                     conditions,
+                    stats,
                 )| {
                     LocustTestStatus {
                         phase,
@@ -1040,6 +1076,7 @@ mod strategies {
                         start_time,
                         completion_time,
                         conditions,
+                        stats,
                     }
                 },
             )

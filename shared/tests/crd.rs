@@ -420,6 +420,8 @@ fn v2_printer_columns() {
         ("Workers", "integer", ".spec.worker.replicas", 0),
         ("Connected", "integer", ".status.connectedWorkers", 0),
         ("Image", "string", ".spec.image", 1),
+        ("RPS", "number", ".status.stats.currentRps", 1),
+        ("Fail%", "number", ".status.stats.failPercent", 1),
         ("Age", "date", ".metadata.creationTimestamp", 0),
     ]
     .map(|(n, t, p, priority)| (n.to_string(), t.to_string(), p.to_string(), priority));

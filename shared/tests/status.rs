@@ -209,8 +209,10 @@ impl Seen {
             spec_drifted: self.spec_drifted,
             connected_workers: self.connected_workers,
             build_error: self.build_error.clone(),
+            stats: None,
+            stats_unreachable: None,
         };
-        status::derive(previous, &observation, now)
+        status::derive(previous, &observation, &status::DeriveSettings::default(), now)
     }
 }
 

@@ -33,6 +33,74 @@ pub struct LocustTestStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Option<Vec<Condition>>,
+    /// Live statistics read from the master's web API; the last values stay after the test ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<TestStats>,
+}
+
+/// A compact summary of the master's statistics, as its web API reported them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(transform = without_defaults)]
+pub struct TestStats {
+    /// Locust's own state: ready, spawning, running, cleanup, stopping, stopped or missing.
+    #[serde(default)]
+    pub state: String,
+    /// Simulated users currently running.
+    #[serde(default)]
+    pub users: i64,
+    /// Requests made so far, all endpoints together.
+    #[serde(default)]
+    pub total_requests: i64,
+    /// Failed requests so far, all endpoints together.
+    #[serde(default)]
+    pub total_failures: i64,
+    /// Failed requests / all requests, 0 to 1.
+    #[serde(default)]
+    pub fail_ratio: f64,
+    /// The fail ratio as a percentage rounded to 2 decimals (for the printer column).
+    #[serde(default)]
+    pub fail_percent: f64,
+    /// Requests per second over the last few seconds (the last such value once the test has
+    /// stopped), rounded to 1 decimal.
+    #[serde(default)]
+    pub current_rps: f64,
+    /// Median response time over the whole test, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_response_time: Option<f64>,
+    /// 95th percentile response time over the whole test, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "p95ResponseTime")]
+    pub p95_response_time: Option<f64>,
+    /// Workers the master reports as connected; absent for a master that does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<i32>,
+    /// When the master reported these values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update_time: Option<Time>,
+}
+
+/// Missing fields read as zero (tolerance for hand-written statuses), but the schema declares no
+/// defaults: the operator writes every field, and the CRD's defaults are only the documented ones.
+fn without_defaults(schema: &mut schemars::Schema) {
+    if let Some(properties) = schema.get_mut("properties").and_then(serde_json::Value::as_object_mut) {
+        for property in properties.values_mut() {
+            if let Some(property) = property.as_object_mut() {
+                property.remove("default");
+            }
+        }
+    }
+}
+
+impl TestStats {
+    /// True when both say the same apart from when they were read.
+    pub fn same_values(&self, other: &Self) -> bool {
+        let without_time = |stats: &Self| Self {
+            last_update_time: None,
+            ..stats.clone()
+        };
+        without_time(self) == without_time(other)
+    }
 }
 
 /// Lifecycle phase of a test.

@@ -59,6 +59,10 @@ macro_rules! no_path_conflict {
     printcolumn(name = "Workers", type_ = "integer", json_path = ".spec.worker.replicas", description = "Requested worker count"),
     printcolumn(name = "Connected", type_ = "integer", json_path = ".status.connectedWorkers", description = "Connected workers"),
     printcolumn(name = "Image", type_ = "string", json_path = ".spec.image", description = "Locust image", priority = 1),
+    // Live results show with `-o wide`: the default columns stay the ones the API reference lists,
+    // so scripts reading them by position keep working.
+    printcolumn(name = "RPS", type_ = "number", json_path = ".status.stats.currentRps", description = "Requests per second (live)", priority = 1),
+    printcolumn(name = "Fail%", type_ = "number", json_path = ".status.stats.failPercent", description = "Failed requests, percent", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("size(self.metadata.name) <= 56")
         .message("metadata.name is too long: generated Job names would exceed 63 characters (max CR name length is 56); choose a shorter name"),
