@@ -1,5 +1,5 @@
-//! What every reconcile shares: the API client, the operator configuration, the event recorder
-//! and per-test retry state.
+//! What every reconcile shares: the API client, the operator configuration, the event recorder,
+//! the latest live statistics and per-test retry state.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +11,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use shared::config::OperatorConfig;
 
 use crate::metrics::Metrics;
+use crate::scrape::StatsCache;
 
 /// Operator behaviour set by flags (not by the Helm-documented environment).
 #[derive(Debug, Clone)]
@@ -19,6 +20,9 @@ pub struct Settings {
     pub pod_health_grace_period: Duration,
     /// Field manager name for the operator's writes.
     pub field_manager: String,
+    /// How often masters' statistics are read; `status.stats` is rewritten at most this often
+    /// unless Locust's state or the worker count changes.
+    pub stats_interval: Duration,
 }
 
 impl Default for Settings {
@@ -26,6 +30,7 @@ impl Default for Settings {
         Self {
             pod_health_grace_period: shared::health::DEFAULT_GRACE_PERIOD,
             field_manager: FIELD_MANAGER.into(),
+            stats_interval: crate::scrape::DEFAULT_INTERVAL,
         }
     }
 }
@@ -50,6 +55,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// The current time.
     pub clock: Clock,
+    /// The latest reading of each running master (filled by the scraper; empty without one).
+    pub stats: Arc<StatsCache>,
     /// Consecutive failures per test (`namespace/name`), for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -79,8 +86,16 @@ impl Context {
             settings,
             metrics,
             clock,
+            stats: Arc::new(StatsCache::new()),
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same context reading live statistics from `cache` (the one the scraper fills).
+    #[must_use]
+    pub fn with_stats(mut self, cache: Arc<StatsCache>) -> Self {
+        self.stats = cache;
+        self
     }
 
     /// Records a failure of `key` and returns how long to wait before retrying: 1 s doubling

@@ -1,12 +1,14 @@
 //! Watch wiring: LocustTests (as raw objects, so one undecodable object cannot break the watch),
 //! the Jobs and Services they own, and their pods (by the `performance-test-name` label). Only
 //! objects labelled `managed-by=locust-k8s-operator` are watched, which keeps the cache small.
+//! The stats scraper adds requests of its own (see [`with_stats_triggers`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use futures::StreamExt;
+use futures::channel::mpsc::UnboundedSender;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -79,6 +81,15 @@ pub fn build(client: &Client, scope: &Scope) -> Controller<DynamicObject> {
         .owns(api::<Job>(client, scope), managed.clone())
         .owns(api::<Service>(client, scope), managed.clone())
         .watches(api::<Pod>(client, scope), managed, test_of_pod)
+}
+
+/// The controller also reconciling every test sent to the returned sender: how the stats
+/// scraper asks for a status update when a master's numbers changed (no watch event says so).
+pub fn with_stats_triggers(
+    controller: Controller<DynamicObject>,
+) -> (Controller<DynamicObject>, UnboundedSender<ObjectRef<DynamicObject>>) {
+    let (triggers, requests) = futures::channel::mpsc::unbounded();
+    (controller.reconcile_on(requests), triggers)
 }
 
 /// Runs the controller until `shutdown` resolves; in-flight reconciles finish first.

@@ -11,4 +11,5 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
+pub mod scrape;
 pub mod webhook;

@@ -1,5 +1,6 @@
 //! The operator binary: flags, logging and start-up checks, then the HTTP endpoints, the
-//! conversion webhook, leader election and the controller, until SIGTERM.
+//! conversion webhook, leader election, the live-statistics scraper and the controller, until
+//! SIGTERM.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use operator::context::Context;
 use operator::controller::{self, Scope};
 use operator::http::{self, Health};
 use operator::metrics::Metrics;
+use operator::scrape::{Access, Scraper, StatsCache};
 use operator::{certs, leader, webhook};
 use shared::api::v2::LocustTest;
 use shared::config::OperatorConfig;
@@ -183,9 +185,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let controller = controller::build(&client, &scope);
     let store = controller.store();
     let phase_store = store.clone();
-    let metrics = Arc::new(Metrics::new(Box::new(move || {
-        controller::phase_counts(&phase_store).into_iter().collect()
-    })));
+    let stats = Arc::new(StatsCache::new());
+    let series_stats = stats.clone();
+    let metrics = Arc::new(
+        Metrics::new(Box::new(move || {
+            controller::phase_counts(&phase_store).into_iter().collect()
+        }))
+        .with_test_series(Box::new(move || series_stats.samples())),
+    );
     let health = Arc::new(Health::default());
     let router = http::router(health.clone(), metrics.clone());
     let http_addr = args.health_probe_bind_address;
@@ -249,7 +256,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     });
 
-    let ctx = Arc::new(Context::new(client, config, args.settings(), metrics));
+    // Live statistics: read only while leading, like reconciles, into the cache reconciles read.
+    let (controller, triggers) = controller::with_stats_triggers(controller);
+    let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let access = if args.stats_through_service_dns(in_cluster) {
+        Access::ServiceDns
+    } else {
+        Access::ApiProxy(client.clone())
+    };
+    tracing::info!(access = ?access, interval = ?args.stats_interval, "reading live statistics from masters");
+    let scraper = Scraper::new(access, args.scrape_settings(), stats.clone());
+    let scrape_store = store.clone();
+    let scrape_stop = stop_rx.clone();
+    tokio::spawn(scraper.run(move || scrape_store.state(), triggers, wait_for(scrape_stop)));
+
+    let ctx = Arc::new(Context::new(client, config, args.settings(), metrics).with_stats(stats));
     let mut controller_stop = stop_rx.clone();
     let mut lost = leading_rx.clone();
     let leadership_lost = async move {

@@ -5,7 +5,12 @@
 //! * `locust_operator_reconcile_duration_seconds` — reconcile duration histogram (1 ms – 10 s);
 //! * `locust_operator_tests{phase}` — LocustTests by phase, computed at scrape time;
 //! * `locust_operator_leader` — 1 while this replica leads;
-//! * `locust_operator_ready` — 1 while `/readyz` answers 200.
+//! * `locust_operator_ready` — 1 while `/readyz` answers 200;
+//!
+//! and, per running test, the series of the widely used `locust_exporter` (`locust_up`,
+//! `locust_users`, `locust_workers_count`, `locust_requests_num_requests{method,name}`, ...), each
+//! labelled `namespace` and `test`, built from the scraper's latest readings at scrape time (see
+//! [`Metrics::with_test_series`]); a test that stops running or is deleted drops out with them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicI64;
@@ -14,11 +19,12 @@ use std::time::Instant;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+use shared::stats::{Sample, SampleKind};
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -33,6 +39,9 @@ const DURATION_BUCKETS: [f64; 13] = [
 
 /// Counts tests by phase, called on every scrape: `(phase, count)` pairs.
 pub type PhaseCounter = Box<dyn Fn() -> Vec<(String, i64)> + Send + Sync>;
+
+/// Lists every test's samples, called on every scrape.
+pub type SampleSource = Box<dyn Fn() -> Vec<Sample> + Send + Sync>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
@@ -99,6 +108,13 @@ impl Metrics {
             leader,
             ready,
         }
+    }
+
+    /// Adds the per-test series that `source` lists at each scrape (the scraper's cache).
+    #[must_use]
+    pub fn with_test_series(mut self, source: SampleSource) -> Self {
+        self.registry.register_collector(Box::new(TestSeries { source }));
+        self
     }
 
     /// Starts timing a reconcile: dropping the timer counts the reconcile and records its duration.
@@ -186,6 +202,66 @@ impl Collector for TestsByPhase {
         for (phase, count) in known.into_iter().chain(by_phase) {
             let labels = [("phase", phase.as_str())];
             ConstGauge::new(count).encode(metric.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// The per-test series, encoded at scrape time from whatever the source lists then.
+struct TestSeries {
+    source: SampleSource,
+}
+
+impl std::fmt::Debug for TestSeries {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("TestSeries").finish_non_exhaustive()
+    }
+}
+
+/// One metric name with its samples, in the order they were listed.
+struct SampleFamily {
+    name: &'static str,
+    help: &'static str,
+    kind: SampleKind,
+    samples: Vec<(Vec<(&'static str, String)>, f64)>,
+}
+
+/// Groups samples by metric name, keeping first-seen order: a family must be written once, with
+/// all its samples together, while the source lists them test by test.
+fn families(samples: Vec<Sample>) -> Vec<SampleFamily> {
+    let mut index: std::collections::HashMap<&'static str, usize> = std::collections::HashMap::new();
+    let mut families: Vec<SampleFamily> = Vec::new();
+    for sample in samples {
+        let position = *index.entry(sample.name).or_insert_with(|| {
+            families.push(SampleFamily {
+                name: sample.name,
+                help: sample.help,
+                kind: sample.kind,
+                samples: Vec::new(),
+            });
+            families.len() - 1
+        });
+        if let Some(family) = families.get_mut(position) {
+            family.samples.push((sample.labels, sample.value));
+        }
+    }
+    families
+}
+
+impl Collector for TestSeries {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for family in families((self.source)()) {
+            let metric_type = match family.kind {
+                SampleKind::Gauge => MetricType::Gauge,
+                SampleKind::Counter => MetricType::Counter,
+            };
+            let mut metric = encoder.encode_descriptor(family.name, family.help, None, metric_type)?;
+            for (labels, value) in &family.samples {
+                match family.kind {
+                    SampleKind::Gauge => ConstGauge::new(*value).encode(metric.encode_family(labels)?)?,
+                    SampleKind::Counter => ConstCounter::new(*value).encode(metric.encode_family(labels)?)?,
+                }
+            }
         }
         Ok(())
     }
@@ -324,6 +400,78 @@ mod tests {
         assert_eq!(value(&text, "locust_operator_tests{phase=\"Running\"}"), Some(0.0));
         assert_eq!(value(&text, "locust_operator_tests{phase=\"Pending\"}"), Some(1.0));
         assert_eq!(value(&text, "locust_operator_tests{phase=\"Failed\"}"), Some(1.0));
+    }
+
+    fn sample(name: &'static str, labels: &[(&'static str, &str)], value: f64) -> Sample {
+        Sample {
+            name,
+            help: "help text",
+            kind: SampleKind::Gauge,
+            labels: labels.iter().map(|(key, value)| (*key, value.to_string())).collect(),
+            value,
+        }
+    }
+
+    #[test]
+    fn test_series_are_grouped_per_metric_and_follow_the_source() {
+        let current = Arc::new(Mutex::new(vec![
+            sample("locust_users", &[("namespace", "a"), ("test", "one")], 4.0),
+            sample("locust_workers_count", &[("namespace", "a"), ("test", "one")], 2.0),
+            sample("locust_users", &[("namespace", "b"), ("test", "two")], 10.0),
+        ]));
+        let source = current.clone();
+        let metrics = no_tests().with_test_series(Box::new(move || source.lock().unwrap().clone()));
+        let text = metrics.encode();
+        assert_eq!(value(&text, "locust_users{namespace=\"a\",test=\"one\"}"), Some(4.0));
+        assert_eq!(value(&text, "locust_users{namespace=\"b\",test=\"two\"}"), Some(10.0));
+        assert_eq!(
+            value(&text, "locust_workers_count{namespace=\"a\",test=\"one\"}"),
+            Some(2.0)
+        );
+        // One family per name, with both tests' samples under it.
+        assert_eq!(text.matches("# TYPE locust_users gauge").count(), 1, "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            text.contains("# HELP locust_users help text\n# TYPE locust_users gauge\n"),
+            "{text}"
+        );
+        let users: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with("locust_users{"))
+            .map(|(index, _)| index)
+            .collect();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[1], users[0] + 1, "samples of one family are contiguous:\n{text}");
+        assert!(text.ends_with("# EOF\n"));
+
+        // Test one is gone: its series go with it.
+        *current.lock().unwrap() = vec![sample("locust_users", &[("namespace", "b"), ("test", "two")], 12.0)];
+        let text = metrics.encode();
+        assert!(!text.contains("test=\"one\""), "{text}");
+        assert!(!text.contains("locust_workers_count"), "{text}");
+        assert_eq!(value(&text, "locust_users{namespace=\"b\",test=\"two\"}"), Some(12.0));
+    }
+
+    #[test]
+    fn test_series_label_values_are_escaped() {
+        let error = "HTTPError('404 Client Error: \"Not Found\" for url: /missing')";
+        let metrics = no_tests().with_test_series(Box::new(move || {
+            vec![sample(
+                "locust_errors",
+                &[
+                    ("method", "GET"),
+                    ("name", "/missing"),
+                    ("error", error),
+                    ("namespace", "a"),
+                    ("test", "t"),
+                ],
+                3.0,
+            )]
+        }));
+        let text = metrics.encode();
+        let expected = "locust_errors{method=\"GET\",name=\"/missing\",error=\"HTTPError('404 Client Error: \\\"Not Found\\\" for url: /missing')\",namespace=\"a\",test=\"t\"}";
+        assert_eq!(value(&text, expected), Some(3.0), "{text}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One reconcile of one LocustTest: observe its children and pods, create what is missing (once,
-//! from the spec), derive the status with `shared::status`, patch it only when it changed, and
-//! record the events the derivation asks for.
+//! from the spec), take the master's latest live statistics from the scraper's cache, derive the
+//! status with `shared::status`, patch it only when it changed, and record the events the
+//! derivation asks for.
 
 use std::sync::Arc;
 
@@ -182,6 +183,8 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
         status::master_finished(master_status),
     );
 
+    // The scraper's latest reading of the master (no network here): real worker count and stats.
+    let live = ctx.stats.live(&namespace, &name, test.metadata.uid.as_deref());
     let observation = Observation {
         test_name: &name,
         generation: test.metadata.generation,
@@ -192,10 +195,16 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
         worker_job: worker_job.as_ref().and_then(|job| job.status.as_ref()),
         health: pod_health,
         spec_drifted,
-        connected_workers: None,
+        connected_workers: live.connected_workers,
         build_error,
+        stats: live.stats,
+        stats_unreachable: live.unreachable,
     };
-    let step = status::derive(&previous, &observation, now);
+    let settings = status::DeriveSettings {
+        stats_interval: ctx.settings.stats_interval,
+        master_start_allowance: ctx.settings.pod_health_grace_period,
+    };
+    let step = status::derive(&previous, &observation, &settings, now);
     if step.status != previous {
         patch_status(ctx, &namespace, &name, &step.status).await?;
     }

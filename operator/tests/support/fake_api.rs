@@ -7,6 +7,10 @@
 //! namespaced or cluster-scoped). Errors come back as `metav1.Status` bodies, as the real API
 //! server sends them, so `kube` turns them into `kube::Error::Api`.
 //!
+//! GETs through the service proxy (`/api/v1/namespaces/{ns}/services/{name}:{port}/proxy/...`)
+//! get the answer a test set with [`FakeApi::set_proxy_answer`], or 503 as for a Service without
+//! endpoints.
+//!
 //! Every request is recorded so tests can assert which calls the operator made, and
 //! [`FakeApi::fail_next`] injects one failure. Time comes from a clock the test controls, which
 //! also stamps `creationTimestamp` on created objects.
@@ -106,11 +110,25 @@ struct Failure {
     status: u16,
 }
 
+/// What the fake answers on a service-proxy path (a master's `/stats/requests`).
+#[derive(Clone)]
+struct ProxyAnswer {
+    status: u16,
+    body: Bytes,
+    /// How long the answer takes (a slow or hung master).
+    delay: Duration,
+}
+
 #[derive(Default)]
 struct State {
     objects: BTreeMap<ObjectKey, Value>,
     requests: Vec<RecordedRequest>,
     failures: Vec<Failure>,
+    /// Answers by full service-proxy path.
+    proxied: BTreeMap<String, ProxyAnswer>,
+    /// Service-proxy requests being answered now, and the most there ever were at once.
+    proxy_in_flight: usize,
+    proxy_peak: usize,
     /// Source of uids and resourceVersions; only ever grows.
     counter: u64,
 }
@@ -403,6 +421,27 @@ impl FakeApi {
         self.state().failures.len()
     }
 
+    // ---- service proxy ----
+
+    /// Makes the API server's service proxy answer GET `path` (e.g.
+    /// `/api/v1/namespaces/load/services/demo-master:8089/proxy/stats/requests`) with `status` and
+    /// `body` after `delay`. Unset proxy paths answer 503 as a Service without endpoints does.
+    pub fn set_proxy_answer(&self, path: &str, status: u16, body: impl Into<Bytes>, delay: Duration) {
+        self.state().proxied.insert(
+            path.to_string(),
+            ProxyAnswer {
+                status,
+                body: body.into(),
+                delay,
+            },
+        );
+    }
+
+    /// The most service-proxy requests the fake was answering at the same time.
+    pub fn proxy_peak_concurrency(&self) -> usize {
+        self.state().proxy_peak
+    }
+
     // ---- recorded requests ----
 
     /// Every request so far, oldest first.
@@ -597,6 +636,28 @@ impl FakeApi {
             body,
         };
         let now = self.now();
+        let (service, answer) = match self.answer_at_once(recorded, now) {
+            Ok(response) => return response,
+            Err(proxied) => proxied,
+        };
+        // Counted until answered or abandoned (a client timeout drops this future).
+        let _in_flight = ProxyInFlight::enter(self);
+        match answer {
+            Some(answer) => {
+                tokio::time::sleep(answer.delay).await;
+                raw_response(answer.status, answer.body)
+            }
+            None => failure(503, &format!("no endpoints available for service \"{service}\""), None),
+        }
+    }
+
+    /// Records the request and answers it, except a service-proxy request: that gives back the
+    /// Service and its set answer, to be sent without holding the lock while it is delayed.
+    fn answer_at_once(
+        &self,
+        recorded: RecordedRequest,
+        now: Timestamp,
+    ) -> Result<Response<Reply>, (String, Option<ProxyAnswer>)> {
         let mut state = self.state();
         state.requests.push(recorded.clone());
         let route = Route::parse(&recorded.path);
@@ -606,13 +667,66 @@ impl FakeApi {
             .position(|f| f.method == recorded.method && recorded.path.contains(&f.path_contains))
         {
             let injected = state.failures.remove(index);
-            return failure(injected.status, "injected failure", route.as_ref());
+            return Ok(failure(injected.status, "injected failure", route.as_ref()));
+        }
+        if let Some(service) = proxied_service(&recorded.path) {
+            return Err((service, state.proxied.get(&recorded.path).cloned()));
         }
         let Some(route) = route else {
-            return failure(404, &format!("the fake does not serve {}", recorded.path), None);
+            return Ok(failure(
+                404,
+                &format!("the fake does not serve {}", recorded.path),
+                None,
+            ));
         };
-        handle(&mut state, &route, &recorded, now)
+        Ok(handle(&mut state, &route, &recorded, now))
     }
+}
+
+/// One service-proxy request being answered.
+struct ProxyInFlight {
+    state: Arc<Mutex<State>>,
+}
+
+impl ProxyInFlight {
+    fn enter(fake: &FakeApi) -> Self {
+        let mut state = fake.state();
+        state.proxy_in_flight += 1;
+        state.proxy_peak = state.proxy_peak.max(state.proxy_in_flight);
+        Self {
+            state: fake.state.clone(),
+        }
+    }
+}
+
+impl Drop for ProxyInFlight {
+    fn drop(&mut self) {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.proxy_in_flight -= 1;
+    }
+}
+
+/// The Service name (without the port) of a service-proxy path
+/// `/api/v1/namespaces/{ns}/services/{name}[:{port}]/proxy/...`.
+fn proxied_service(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["api", "v1", "namespaces", _, "services", service, "proxy", ..] => {
+            Some(service.split(':').next().unwrap_or_default().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A response with a body as given (the proxied master's own answer, not a `Status`).
+fn raw_response(status: u16, body: Bytes) -> Response<Reply> {
+    let mut response = Response::new(Full::new(body).boxed());
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn uid(number: u64) -> String {
