@@ -857,6 +857,18 @@ fn without_the_webhook_there_is_no_webhook_service() {
 }
 
 #[test]
+fn without_the_webhook_v1_is_not_served_so_v1_objects_cannot_lose_fields() {
+    let served = |rendered: &Rendered| -> Vec<(String, bool)> {
+        let crd = rendered.crd().expect("the CRD is rendered");
+        crd.spec.versions.iter().map(|v| (v.name.clone(), v.served)).collect()
+    };
+    let without = render(defaults().set("webhook.enabled=false"));
+    assert_eq!(served(&without), [("v2".to_string(), true), ("v1".to_string(), false)]);
+    let with = render(defaults());
+    assert_eq!(served(&with), [("v2".to_string(), true), ("v1".to_string(), true)]);
+}
+
+#[test]
 fn the_metrics_service_and_service_monitor_scrape_the_operators_endpoint() {
     let rendered = render(scenario("webhook-cert-manager"));
     let port = rendered.args().health_probe_bind_address.port();
