@@ -1,5 +1,10 @@
-//! Helpers for tests that drive real tools across the workspace's deliverables. [`helm`] renders
-//! the chart with the real `helm` binary and hands back the objects as JSON values.
+//! Helpers for tests across the workspace's deliverables. [`helm`] renders the chart with the real
+//! `helm` binary and hands back the objects as JSON values; [`fake_api`] is an in-memory Kubernetes
+//! API server that the operator's and the plugin's tests drive through a real `kube::Client`.
+
+// Test support: a broken fixture should stop the test loudly.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub mod fake_api;
 
 pub mod helm {
     //! `helm template` / `helm install --dry-run=client` of `charts/locust-operator`.

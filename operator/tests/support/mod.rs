@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod fake_api;
+pub use integration_tests::fake_api;
 pub mod stats;
 
 pub use fake_api::{FakeApi, ObjectKey, RecordedEvent};

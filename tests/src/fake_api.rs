@@ -131,6 +131,12 @@ struct State {
     proxy_peak: usize,
     /// Source of uids and resourceVersions; only ever grows.
     counter: u64,
+    /// Container logs by (namespace, pod name), served on the `log` subresource.
+    logs: BTreeMap<(String, String), String>,
+    /// API groups whose resources this server does not know (a CRD not installed).
+    missing_groups: std::collections::BTreeSet<String>,
+    /// (method, resource plural) pairs the caller may not use, answered 403 as RBAC would.
+    forbidden: Vec<(Method, String)>,
 }
 
 impl State {
@@ -442,6 +448,28 @@ impl FakeApi {
         self.state().proxy_peak
     }
 
+    // ---- what the server knows and allows ----
+
+    /// Makes every resource of API `group` unknown, as when its CRD is not installed: requests
+    /// get 404 "the server could not find the requested resource" and discovery of the group fails.
+    pub fn remove_group(&self, group: &str) {
+        self.state().missing_groups.insert(group.to_string());
+    }
+
+    /// Answers `method` on resource `plural` (in any namespace) with 403 Forbidden, worded as the
+    /// API server's RBAC authorizer words it.
+    pub fn forbid(&self, method: &str, plural: &str) {
+        let method = Method::from_bytes(method.as_bytes()).expect("valid HTTP method");
+        self.state().forbidden.push((method, plural.to_string()));
+    }
+
+    /// Sets what `GET .../pods/{pod}/log` returns for a stored pod.
+    pub fn set_pod_log(&self, namespace: &str, pod: &str, text: &str) {
+        self.state()
+            .logs
+            .insert((namespace.to_string(), pod.to_string()), text.to_string());
+    }
+
     // ---- recorded requests ----
 
     /// Every request so far, oldest first.
@@ -612,10 +640,47 @@ impl FakeApi {
 
     async fn serve(&self, request: Request<kube::client::Body>) -> Response<Reply> {
         let (parts, body) = request.into_parts();
-        let bytes = match body.collect_bytes().await {
-            Ok(bytes) => bytes,
-            Err(error) => return failure(400, &format!("unreadable body: {error}"), None),
-        };
+        match body.collect_bytes().await {
+            Ok(bytes) => self.serve_parts(parts, bytes).await,
+            Err(error) => failure(400, &format!("unreadable body: {error}"), None),
+        }
+    }
+
+    /// Serves this fake over plain HTTP on 127.0.0.1 (a free port) until the returned task is
+    /// dropped or aborted, for tests that run a binary with a kubeconfig pointing here.
+    pub async fn serve_http(&self) -> std::io::Result<HttpServer> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let address = listener.local_addr()?;
+        let fake = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let fake = fake.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                        let fake = fake.clone();
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let response = match body.collect().await {
+                                Ok(collected) => fake.serve_parts(parts, collected.to_bytes()).await,
+                                Err(error) => failure(400, &format!("unreadable body: {error}"), None),
+                            };
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
+                    // A client hanging up mid-request is not the test's concern.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(HttpServer { address, task })
+    }
+
+    async fn serve_parts(&self, parts: http::request::Parts, bytes: Bytes) -> Response<Reply> {
         let body: Option<Value> = if bytes.is_empty() {
             None
         } else {
@@ -671,6 +736,17 @@ impl FakeApi {
         }
         if let Some(service) = proxied_service(&recorded.path) {
             return Err((service, state.proxied.get(&recorded.path).cloned()));
+        }
+        if let Some(answer) = discovery(&state, &recorded.path) {
+            return Ok(answer);
+        }
+        if let Some(route) = &route {
+            if state.missing_groups.contains(&route.group) {
+                return Ok(failure(404, "the server could not find the requested resource", None));
+            }
+            if let Some(answer) = forbidden(&state, route, &recorded) {
+                return Ok(answer);
+            }
         }
         let Some(route) = route else {
             return Ok(failure(
@@ -773,6 +849,9 @@ fn keep_system_fields(object: &mut Value, before: &Value, status_subresource: bo
 
 fn handle(state: &mut State, route: &Route, request: &RecordedRequest, now: Timestamp) -> Response<Reply> {
     let method = &request.method;
+    if route.plural == "pods" && route.subresource.as_deref() == Some("log") && method == Method::GET {
+        return pod_log(state, route, request);
+    }
     match (method.as_str(), &route.name) {
         ("GET", Some(name)) => match state.objects.get(&route.key(name)) {
             Some(object) => respond(200, object),
@@ -792,6 +871,124 @@ fn handle(state: &mut State, route: &Route, request: &RecordedRequest, now: Time
             Some(route),
         ),
     }
+}
+
+/// A running [`FakeApi::serve_http`]: its address; the server stops when this is dropped.
+pub struct HttpServer {
+    /// Where it listens.
+    pub address: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// `http://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// A kubeconfig (YAML) whose current context `fake` points at this server, namespace `namespace`.
+    pub fn kubeconfig(&self, namespace: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             users:\n- name: tester\n  user:\n    token: not-a-secret\ncontexts:\n- name: fake\n  context:\n\
+             \x20   cluster: fake\n    user: tester\n    namespace: {namespace}\ncurrent-context: fake\n",
+            self.url()
+        )
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Discovery answers: `/version`, and `/apis/{group}/{version}` (404 for a removed group).
+fn discovery(state: &State, path: &str) -> Option<Response<Reply>> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["version"] => Some(respond(
+            200,
+            &json!({ "major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64" }),
+        )),
+        ["apis", group, version] => Some(if state.missing_groups.contains(*group) {
+            failure(404, "the server could not find the requested resource", None)
+        } else {
+            let resources: std::collections::BTreeSet<&str> = state
+                .objects
+                .keys()
+                .filter(|key| key.group == *group)
+                .map(|key| key.plural.as_str())
+                .collect();
+            let resources: Vec<Value> = resources
+                .into_iter()
+                .map(|plural| json!({ "name": plural, "namespaced": true, "kind": "", "verbs": ["get", "list"] }))
+                .collect();
+            respond(
+                200,
+                &json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{group}/{version}"), "resources": resources }),
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// The RBAC denial for a forbidden (method, resource), in the API server's words.
+fn forbidden(state: &State, route: &Route, request: &RecordedRequest) -> Option<Response<Reply>> {
+    state
+        .forbidden
+        .iter()
+        .any(|(method, plural)| *method == request.method && *plural == route.plural)
+        .then(|| {
+            let verb = match (request.method.as_str(), route.name.is_some()) {
+                ("GET", true) => "get",
+                ("GET", false) if request.query_param("watch").is_some() => "watch",
+                ("GET", false) => "list",
+                ("POST", _) => "create",
+                ("PATCH", _) => "patch",
+                ("PUT", _) => "update",
+                ("DELETE", _) => "delete",
+                _ => "use",
+            };
+            let resource = if route.group.is_empty() {
+                route.plural.clone()
+            } else {
+                format!("{}.{}", route.plural, route.group)
+            };
+            let scope = route
+                .namespace
+                .as_ref()
+                .map(|ns| format!(" in the namespace \"{ns}\""))
+                .unwrap_or_else(|| " at the cluster scope".to_string());
+            let message = format!(
+                "{resource} is forbidden: User \"tester\" cannot {verb} resource \"{}\" in API group \"{}\"{scope}",
+                route.plural, route.group
+            );
+            failure(403, &message, Some(route))
+        })
+}
+
+/// `GET .../pods/{name}/log`: the text set for the pod (honouring `tailLines`), 404 without the pod.
+fn pod_log(state: &State, route: &Route, request: &RecordedRequest) -> Response<Reply> {
+    let name = route.name.clone().unwrap_or_default();
+    if !state.objects.contains_key(&route.key(&name)) {
+        return not_found(route, &name);
+    }
+    let namespace = route.namespace.clone().unwrap_or_default();
+    let text = state.logs.get(&(namespace, name)).cloned().unwrap_or_default();
+    let text = match request.query_param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        Some(tail) => {
+            let lines: Vec<&str> = text.lines().collect();
+            let kept = &lines[lines.len().saturating_sub(tail)..];
+            kept.iter().map(|line| format!("{line}\n")).collect()
+        }
+        None => text,
+    };
+    let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+    response
 }
 
 fn not_found(route: &Route, name: &str) -> Response<Reply> {

@@ -1,0 +1,1 @@
+//! Pure rendering: from objects to text.
