@@ -112,7 +112,7 @@ pub enum OutputFormat {
 pub enum Command {
     /// Start a test from a locustfile or a LocustTest manifest (in the cluster, or locally with --local).
     #[command(after_help = RUN_AFTER_HELP)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List tests, or show one in detail: phase, conditions, workers, stats, events.
     Status(StatusArgs),
     /// Print the logs of a test's master (default) or workers.

@@ -12,7 +12,7 @@ use crate::error::PluginError;
 /// Runs the parsed command line; the result is the process exit code.
 pub async fn execute(cli: Cli) -> Result<u8, PluginError> {
     match cli.command {
-        Command::Run(args) => run::execute(&cli.global, args).await,
+        Command::Run(args) => run::execute(&cli.global, *args).await,
         Command::Status(args) => status::execute(&cli.global, args).await,
         Command::Logs(args) => logs::execute(&cli.global, args).await,
         Command::Tui(args) => tui::execute(&cli.global, args).await,
