@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -10,6 +11,7 @@ use shared::api::v2::LocustTest;
 
 use crate::cli::GlobalArgs;
 use crate::error::{PluginError, close_names};
+use crate::render::events::{EventRow, events_for};
 
 /// A client and the namespace commands act in.
 #[derive(Clone)]
@@ -102,6 +104,16 @@ impl Cluster {
                 .cmp(&(b.metadata.namespace.as_deref(), b.metadata.name.as_deref()))
         });
         Ok(tests)
+    }
+
+    /// The last `limit` events of test `name` (its own, its Jobs' and its pods'), oldest first.
+    pub async fn recent_events(&self, name: &str, limit: usize) -> Result<Vec<EventRow>, PluginError> {
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|error| self.translate(error, "list", "events.events.k8s.io", false))?;
+        Ok(events_for(name, &list.items, limit))
     }
 
     /// Turns an API failure of `verb` on `resource` into an error that says what to do.

@@ -1,1 +1,6 @@
-//! Pure rendering: from objects to text.
+//! Pure rendering: from objects to text, with a test beside each renderer.
+
+pub mod detail;
+pub mod events;
+pub mod progress;
+pub mod table;

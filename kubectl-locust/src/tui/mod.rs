@@ -1,1 +1,2 @@
-//! The live terminal UI.
+//! The live terminal UI: `state` (pure model and `update`), `view` (pure drawing), `app` (terminal
+//! and event loop), `feed` (network on its own task, feeding a channel).

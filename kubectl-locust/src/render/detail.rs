@@ -1,0 +1,1 @@
+//! The detailed view of one test (`kubectl locust status NAME`).

@@ -1,0 +1,1 @@
+//! One-line live progress and the end-of-test summary (`run --wait`, `run --local`).

@@ -1,0 +1,1 @@
+//! The list of tests (`kubectl locust status`), as kubectl get prints it.
