@@ -178,6 +178,10 @@ pub struct RunArgs {
     /// Stop after this long, e.g. 30s, 5m, 1h30m (Locust --run-time).
     #[arg(short = 't', long, value_name = "T")]
     pub run_time: Option<String>,
+    /// Seconds the master stays after the run time ends before it exits (spec.master.autoquit.timeout;
+    /// default 60).
+    #[arg(long, value_name = "SECONDS", requires = "locustfile", value_parser = clap::value_parser!(i32).range(0..))]
+    pub autoquit: Option<i32>,
     /// Base URL of the system under test (Locust --host).
     #[arg(long, value_name = "URL")]
     pub host: Option<String>,
@@ -211,6 +215,10 @@ pub struct RunArgs {
     /// Run master and workers as local `locust` processes on 127.0.0.1 instead of in a cluster.
     #[arg(long, conflicts_with = "dry_run")]
     pub local: bool,
+    /// With --local: where the files of ConfigMap NAME are on this machine, NAME=PATH (a directory or
+    /// one file; repeatable), for a manifest's testFiles ConfigMaps.
+    #[arg(long = "configmap", value_name = "NAME=PATH", value_parser = parse_configmap_source, requires = "local")]
+    pub configmaps: Vec<(String, PathBuf)>,
     /// With --local: the locust executable to run.
     #[arg(long, value_name = "PATH", default_value = "locust", requires = "local")]
     pub locust: PathBuf,
@@ -290,6 +298,15 @@ fn parse_env_pair(raw: &str) -> Result<(String, String), String> {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!(
             "expected KEY=VALUE, got {raw:?} (e.g. --env TARGET_ENV=staging)"
+        )),
+    }
+}
+
+fn parse_configmap_source(raw: &str) -> Result<(String, PathBuf), String> {
+    match raw.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => Ok((name.to_string(), PathBuf::from(path))),
+        _ => Err(format!(
+            "expected NAME=PATH, got {raw:?} (e.g. --configmap demo-scripts=./scripts)"
         )),
     }
 }
