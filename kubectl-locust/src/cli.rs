@@ -66,6 +66,7 @@ pub struct Cli {
 
 /// kubectl's connection and presentation flags, accepted before or after the subcommand.
 #[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Namespace to use (default: the kubeconfig context's namespace, else "default").
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
@@ -114,10 +115,13 @@ pub enum Command {
     #[command(after_help = RUN_AFTER_HELP)]
     Run(Box<RunArgs>),
     /// List tests, or show one in detail: phase, conditions, workers, stats, events.
+    #[command(after_help = STATUS_AFTER_HELP)]
     Status(StatusArgs),
     /// Print the logs of a test's master (default) or workers.
+    #[command(after_help = LOGS_AFTER_HELP)]
     Logs(LogsArgs),
     /// Open the live terminal UI for a test (a picker when no name is given).
+    #[command(after_help = TUI_AFTER_HELP)]
     Tui(TuiArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_AFTER_HELP)]
@@ -141,16 +145,43 @@ Examples:
 
 With --wait (or --local), the exit code is 0 when the test Succeeded, 3 when it Failed,
 4 when --timeout passed first. Locust itself fails a test whose requests failed
-(its --exit-code-on-error, default 1); pass --master-arg=--exit-code-on-error=0 to allow failures.";
+(its --exit-code-on-error, default 1); pass --master-arg=--exit-code-on-error=0 to allow failures.
+--wait reads the test every 2s; the environment variable KUBECTL_LOCUST_POLL_INTERVAL (e.g. 500ms)
+changes that.";
+
+const STATUS_AFTER_HELP: &str = "\
+Examples:
+  kubectl locust status                  # the tests in the current namespace
+  kubectl locust status -A               # in every namespace
+  kubectl locust status checkout -n load # one test in detail
+  kubectl locust status checkout -o yaml # the LocustTest as the API server has it
+  kubectl locust status -w               # print again on every change";
+
+const LOGS_AFTER_HELP: &str = "\
+Examples:
+  kubectl locust logs checkout                       # the master's log
+  kubectl locust logs checkout -f                    # and keep following it
+  kubectl locust logs checkout --workers --tail 20   # the last 20 lines of each worker
+  kubectl locust logs checkout --all --since 5m      # master and workers, last 5 minutes";
+
+const TUI_AFTER_HELP: &str = "\
+Examples:
+  kubectl locust tui            # pick a test from the current namespace
+  kubectl locust tui -A         # from every namespace
+  kubectl locust tui checkout   # open one test";
 
 const COMPLETION_AFTER_HELP: &str = "\
-Examples:
-  source <(kubectl locust completion bash)
-  kubectl locust completion zsh > \"${fpath[1]}/_kubectl-locust\"
-  kubectl locust completion fish > ~/.config/fish/completions/kubectl-locust.fish
+Examples (the script completes `kubectl-locust`, the binary called directly):
+  source <(kubectl-locust completion bash)     # bash: add the line to ~/.bashrc
+  kubectl-locust completion zsh > \"${fpath[1]}/_kubectl-locust\"
+  kubectl-locust completion fish > ~/.config/fish/completions/kubectl-locust.fish
 
-For `kubectl locust <TAB>`, kubectl (1.26+) calls `kubectl_complete-locust` from your PATH; the krew
-package installs it.";
+For `kubectl locust <TAB>`, kubectl (1.26 or newer) completes through an executable named
+`kubectl_complete-locust` on your PATH, with kubectl's own completion enabled
+(`source <(kubectl completion bash)`). The release archive contains it; krew unpacks it but links
+only kubectl-locust, so copy it next to that link once:
+  cp \"${KREW_ROOT:-$HOME/.krew}\"/store/locust/*/kubectl_complete-locust \"${KREW_ROOT:-$HOME/.krew}/bin/\"
+It only runs `kubectl-locust __complete`, so it keeps working after upgrades.";
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {

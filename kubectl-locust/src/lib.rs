@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod error;
+pub mod input;
 pub mod local;
 pub mod output;
 pub mod render;

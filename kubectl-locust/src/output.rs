@@ -73,3 +73,48 @@ impl Palette {
         }
     }
 }
+
+/// Prints a live progress line: rewritten in place on a terminal; elsewhere (CI logs) a new line
+/// only when the content changes, so logs stay short.
+pub struct ProgressPrinter {
+    terminal: bool,
+    last_content: Option<String>,
+    drawn: bool,
+}
+
+impl ProgressPrinter {
+    /// Progress goes to standard error; `terminal` says whether that is a terminal.
+    pub fn new(terminal: bool) -> Self {
+        Self {
+            terminal,
+            last_content: None,
+            drawn: false,
+        }
+    }
+
+    pub fn for_stderr() -> Self {
+        Self::new(std::io::stderr().is_terminal())
+    }
+
+    /// Shows `line`; `content` is the part whose change is worth a new line in a log.
+    pub fn show(&mut self, content: &str, line: &str) {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            self.drawn = true;
+        } else if self.last_content.as_deref() != Some(content) {
+            let _ = writeln!(err, "{line}");
+        }
+        self.last_content = Some(content.to_string());
+        let _ = err.flush();
+    }
+
+    /// Ends the in-place line so what follows starts on its own line.
+    pub fn finish(&mut self) {
+        if self.terminal && self.drawn {
+            eprintln!();
+            self.drawn = false;
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //!
 //! `plan` decides what to start (pure), `status` what to report (pure), `process` does the I/O.
 
+pub mod command;
 pub mod plan;
 pub mod process;
 pub mod status;
@@ -46,6 +47,7 @@ const WORKER_GRACE: Duration = Duration::from_secs(10);
 /// Writes the plan's files, starts master and workers, and reports a status to `on_update` every
 /// `poll` until the test ends, `timeout` passes or `interrupt` resolves. Every process is stopped
 /// and reaped before this returns.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     mut test: LocustTest,
     plan: &LocalPlan,

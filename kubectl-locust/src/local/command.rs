@@ -1,0 +1,136 @@
+//! `kubectl locust run --local`: read the inputs, plan, run, report — the same progress, summary
+//! and exit codes as `run --wait`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+
+use super::plan::{self, ConfigMapFiles};
+use super::process::{self, free_endpoints};
+use super::{Ending, LocalRun};
+use crate::cli::{GlobalArgs, RunArgs, exit};
+use crate::error::PluginError;
+use crate::input::{self, Submission};
+use crate::output::{Palette, ProgressPrinter};
+use crate::render::progress;
+
+/// How often the local master's stats are read and progress is shown.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The test and ConfigMaps `run` would submit, from `--locustfile` or `-f`.
+pub fn submission(args: &RunArgs, namespace: &str) -> Result<Submission, PluginError> {
+    match &args.filename {
+        Some(path) => {
+            let (text, source) = if path.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|error| PluginError::Other(format!("cannot read standard input: {error}")))?;
+                (text, "standard input".to_string())
+            } else {
+                let text = std::fs::read_to_string(path).map_err(|error| PluginError::File {
+                    path: path.clone(),
+                    detail: error.to_string(),
+                })?;
+                (text, path.display().to_string())
+            };
+            input::from_manifest(&text, &source, args.name.as_deref(), namespace)
+        }
+        None => input::from_locustfile(args, namespace),
+    }
+}
+
+pub async fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, PluginError> {
+    let palette = Palette::new(global.color);
+    let namespace = global.namespace.clone().unwrap_or_else(|| "default".to_string());
+    let submission = submission(args, &namespace)?;
+    let mut config_maps: BTreeMap<String, ConfigMapFiles> = plan::files_of(&submission.config_maps);
+    for (name, path) in &args.configmaps {
+        config_maps.insert(name.clone(), input::read_flat_dir(path)?);
+    }
+    if args.tui {
+        return Err(PluginError::Usage(
+            "--tui is not available with --local yet; run without --tui to follow the local test".into(),
+        ));
+    }
+    let version = process::check_locust(&args.locust).await?;
+    let endpoints = free_endpoints()?;
+    let work_dir = tempfile::Builder::new()
+        .prefix("kubectl-locust-")
+        .tempdir()
+        .map_err(|error| PluginError::Other(format!("cannot create a work directory: {error}")))?;
+    let plan = plan::plan(&submission.test, &config_maps, endpoints, work_dir.path())?;
+    for line in &plan.unavailable {
+        eprintln!("{} not available locally: {line}", palette.yellow("warning:"));
+    }
+    let name = submission.test.metadata.name.clone().unwrap_or_default();
+    eprintln!(
+        "Running {name} locally with Locust {}.{}.{}: master + {} worker(s) on 127.0.0.1, web UI http://127.0.0.1:{}",
+        version.0,
+        version.1,
+        version.2,
+        plan.workers.len(),
+        endpoints.web_port
+    );
+
+    let mut printer = ProgressPrinter::for_stderr();
+    let interrupt = async {
+        // Without a signal handler, waiting forever is right: the deadline or the test ends it.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let result = super::run(
+        submission.test,
+        &plan,
+        &args.locust,
+        work_dir.path(),
+        endpoints.web_port,
+        args.timeout,
+        POLL,
+        interrupt,
+        |test| {
+            let content = progress::progress_content(test, palette);
+            printer.show(&content, &progress::progress_line(test, palette, Timestamp::now()));
+        },
+    )
+    .await;
+    printer.finish();
+    let run = result?;
+    report(run, palette, args, work_dir)
+}
+
+fn report(run: LocalRun, palette: Palette, args: &RunArgs, work_dir: tempfile::TempDir) -> Result<u8, PluginError> {
+    let logs_hint = "the process output above, and the logs in the work directory";
+    match run.ending {
+        Ending::Interrupted => {
+            eprintln!("interrupted: every local Locust process was stopped");
+            return Ok(exit::INTERRUPTED);
+        }
+        Ending::TimedOut => {
+            let limit = args
+                .timeout
+                .map(|t| humantime::format_duration(t).to_string())
+                .unwrap_or_default();
+            eprintln!("timed out after {limit}: every local Locust process was stopped");
+            return Ok(exit::TIMEOUT);
+        }
+        Ending::Finished => {}
+    }
+    println!("{}", progress::summary(&run.test, palette, logs_hint));
+    if let Some(failed) = &run.failed_process {
+        // Keep the logs of a failed run for a closer look.
+        let kept = work_dir.keep();
+        eprintln!("last lines of {}:", failed.name);
+        for line in &failed.last_lines {
+            eprintln!("  | {line}");
+        }
+        let log = kept.join(failed.log.strip_prefix(&kept).unwrap_or(Path::new(&failed.log)));
+        eprintln!("whole log: {}", log.display());
+    }
+    let phase = run.test.status.as_ref().and_then(|s| s.phase);
+    Ok(progress::exit_code(phase).unwrap_or(exit::ERROR))
+}
