@@ -70,9 +70,14 @@ impl Cluster {
 
     /// One test by name; when missing, the error lists similar names in the namespace.
     pub async fn get_test(&self, name: &str) -> Result<LocustTest, PluginError> {
-        match self.tests().get_opt(name).await {
-            Ok(Some(test)) => Ok(test),
-            Ok(None) => Err(self.not_found(name).await),
+        // Not `get_opt`: it reads the 404 of a missing CRD as a missing test.
+        match self.tests().get(name).await {
+            Ok(test) => Ok(test),
+            Err(kube::Error::Api(status))
+                if status.code == 404 && !status.message.contains("could not find the requested resource") =>
+            {
+                Err(self.not_found(name).await)
+            }
             Err(error) => Err(self.translate(error, "get", "locusttests.locust.io", false)),
         }
     }
