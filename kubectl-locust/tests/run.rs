@@ -334,6 +334,20 @@ impl Cluster {
         );
     }
 
+    /// Sets the test's status and waits (bounded) until the plugin has read it at least once.
+    async fn set_status_and_see_it_read(&self, name: &str, status: Value) {
+        let path = format!("/locusttests/{name}");
+        let reads_before = self.fake.requests_matching("GET", &path).len();
+        self.fake.set_status::<LocustTest>(NS, name, status);
+        for _ in 0..400 {
+            if self.fake.requests_matching("GET", &path).len() > reads_before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the plugin never read {name} again");
+    }
+
     fn set_status(&self, name: &str, status: Value) {
         self.fake.set_status::<LocustTest>(NS, name, status);
     }
@@ -566,12 +580,13 @@ async fn wait_follows_the_test_to_success_and_prints_a_summary() {
     args.extend(["--users", "100", "--wait", "--timeout", "50s"]);
     let child = cluster.command(&args).spawn().unwrap();
     cluster.created("shop").await;
-    cluster.set_status(
-        "shop",
-        json!({"phase": "Running", "expectedWorkers": 2, "connectedWorkers": 2,
+    cluster
+        .set_status_and_see_it_read(
+            "shop",
+            json!({"phase": "Running", "expectedWorkers": 2, "connectedWorkers": 2,
                "startTime": "2026-11-22T10:00:00Z", "stats": stats(100, 5000, 5, 123.4)}),
-    );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+        )
+        .await;
     cluster.set_status(
         "shop",
         json!({"phase": "Succeeded", "expectedWorkers": 2, "connectedWorkers": 2,
