@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the release binaries of the operator and the kubectl-locust plugin and packs them:
 #
-#   target/dist/kubectl-locust_<os>_<arch>.tar.gz   the plugin + LICENSE, as krew installs it
+#   target/dist/kubectl-locust_<os>_<arch>.tar.gz   the plugin, its completion helper
+#                                                   kubectl_complete-locust and LICENSE, as krew installs them
 #   target/dist/locust-operator_linux_<arch>.tar.gz the operator + LICENSE (the image is built by the Dockerfile)
-#   target/dist/SHA256SUMS and target/dist/krew/locust.yaml (a krew manifest with each archive's sha256)
+#   target/dist/SHA256SUMS and target/dist/krew/locust.yaml (the krew manifest: krew/locust.yaml with
+#                                                   each archive's sha256 filled in)
 #
 # Usage: scripts/release.sh [PLATFORM...]   PLATFORM is linux/amd64, linux/arm64, darwin/amd64 or
 # darwin/arm64; the default is all four. A platform is built when its Rust target is installed
@@ -13,6 +15,12 @@
 # natively on arm64), the macOS ones on a Mac. The host's own platform is always built, falling back
 # to its default target (e.g. glibc) when the musl one is not installed. Platforms that cannot be
 # built here are listed as skipped, and the script fails only if none was built.
+#
+# The packaging steps alone, without building (tests use them; paths absolute or relative to the
+# repository root):
+#   scripts/release.sh pack-plugin ARCHIVE BINARY   packs BINARY as a release packs kubectl-locust
+#   scripts/release.sh krew-manifest DIST           writes DIST/krew/locust.yaml for the
+#                                                   kubectl-locust_*.tar.gz archives in DIST
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +28,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly DIST="target/dist"
 # Honoured like cargo does, so a release build can use its own directory.
 readonly TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-readonly REPOSITORY="https://github.com/locust-rs/locust-operator"
+# The krew manifest, complete but for each platform's sha256 (see its header).
+readonly KREW_TEMPLATE="krew/locust.yaml"
 
 fail() {
     printf 'error: %s\n' "$*" >&2
@@ -29,8 +38,6 @@ fail() {
 
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
 [[ -n "$version" ]] || fail "no version in Cargo.toml's [workspace.package]"
-host="$(rustc -vV | sed -n 's/^host: //p')"
-installed_targets="$(rustup target list --installed 2>/dev/null || echo "$host")"
 
 # The Rust target for a krew platform, preferring static binaries.
 triple_for() {
@@ -61,20 +68,94 @@ sha256() {
     if command -v sha256sum >/dev/null; then sha256sum "$1" | cut -d' ' -f1; else shasum -a 256 "$1" | cut -d' ' -f1; fi
 }
 
-# Packs FILE and LICENSE into ARCHIVE with fixed owners and times, so rebuilds compare equal.
+# Packs the executables FILE... and LICENSE into ARCHIVE, side by side at its top, with fixed
+# owners, modes and times, so rebuilds compare equal.
 pack() {
-    local archive="$1" file="$2" staging
+    local archive="$1" staging file name
+    shift
     staging="$(mktemp -d)"
-    cp "$file" LICENSE "$staging/"
-    local name
-    name="$(basename "$file")"
+    local names=()
+    for file in "$@"; do
+        name="$(basename "$file")"
+        cp "$file" "$staging/$name"
+        chmod 0755 "$staging/$name"
+        names+=("$name")
+    done
+    cp LICENSE "$staging/LICENSE"
+    chmod 0644 "$staging/LICENSE"
+    names+=(LICENSE)
     if tar --version 2>/dev/null | grep -q 'GNU tar'; then
-        tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -czf "$archive" -C "$staging" "$name" LICENSE
+        tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -czf "$archive" -C "$staging" "${names[@]}"
     else
-        tar -czf "$archive" -C "$staging" "$name" LICENSE
+        tar -czf "$archive" -C "$staging" "${names[@]}"
     fi
     rm -rf "$staging"
 }
+
+# The plugin's archive from its BINARY: what krew/locust.yaml's `files` copy out of it.
+pack_plugin() {
+    [[ "$(basename "$2")" == kubectl-locust ]] ||
+        fail "the plugin binary must be named kubectl-locust (the manifest's bin), not $(basename "$2")"
+    pack "$1" "$2" kubectl-locust/kubectl_complete-locust
+}
+
+# Writes DIST/krew/locust.yaml: the template krew/locust.yaml with the sha256 of each
+# kubectl-locust_<os>_<arch>.tar.gz in DIST, keeping only the platforms whose archive is there.
+write_krew_manifest() {
+    local dist="$1" template_version sums="" archive
+    template_version="$(sed -n 's/^  version: //p' "$KREW_TEMPLATE")"
+    [[ "$template_version" == "v$version" ]] ||
+        fail "$KREW_TEMPLATE is for version $template_version but Cargo.toml says $version: update its version and uris"
+    for archive in "$dist"/kubectl-locust_*.tar.gz; do
+        [[ -e "$archive" ]] || continue
+        sums+="$(basename "$archive") $(sha256 "$archive")"$'\n'
+    done
+    [[ -n "$sums" ]] || fail "no kubectl-locust_*.tar.gz in $dist for the krew manifest"
+    mkdir -p "$dist/krew"
+    # Each platform is the block from its `- selector:` line to the next (platforms come last).
+    SUMS="$sums" awk -v version="v$version" '
+        function flush(i, line) {
+            if (in_block && (archive in sum)) {
+                for (i = 1; i <= size; i++) {
+                    line = block[i]
+                    if (line ~ /^ *sha256: /) sub(/sha256: .*/, "sha256: \"" sum[archive] "\"", line)
+                    print line
+                }
+            }
+            size = 0; archive = ""; in_block = 0
+        }
+        BEGIN {
+            count = split(ENVIRON["SUMS"], lines, "\n")
+            for (i = 1; i <= count; i++) if (split(lines[i], field, " ") == 2) sum[field[1]] = field[2]
+            print "# Generated by scripts/release.sh from krew/locust.yaml for " version "."
+        }
+        /^#/ { next }
+        /^    - selector:/ { flush(); in_block = 1 }
+        in_block {
+            block[++size] = $0
+            if ($1 == "uri:") { archive = $2; sub(/.*\//, "", archive) }
+            next
+        }
+        { print }
+        END { flush() }
+    ' "$KREW_TEMPLATE" >"$dist/krew/locust.yaml"
+}
+
+case "${1:-}" in
+    pack-plugin)
+        (($# == 3)) || fail "usage: scripts/release.sh pack-plugin ARCHIVE BINARY"
+        pack_plugin "$2" "$3"
+        exit 0
+        ;;
+    krew-manifest)
+        (($# == 2)) || fail "usage: scripts/release.sh krew-manifest DIST"
+        write_krew_manifest "$2"
+        exit 0
+        ;;
+esac
+
+host="$(rustc -vV | sed -n 's/^host: //p')"
+installed_targets="$(rustup target list --installed 2>/dev/null || echo "$host")"
 
 platforms=("$@")
 ((${#platforms[@]})) || platforms=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)
@@ -106,7 +187,7 @@ for platform in "${platforms[@]}"; do
         cross=(CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc)
     fi
     env "${cross[@]}" cargo build --release --locked --target "$triple" "${packages[@]}"
-    pack "$DIST/kubectl-locust_${os}_${arch}.tar.gz" "$TARGET_DIR/$triple/release/kubectl-locust"
+    pack_plugin "$DIST/kubectl-locust_${os}_${arch}.tar.gz" "$TARGET_DIR/$triple/release/kubectl-locust"
     [[ "$os" == linux ]] && pack "$DIST/locust-operator_${os}_${arch}.tar.gz" "$TARGET_DIR/$triple/release/operator"
     built+=("$platform")
 done
@@ -116,41 +197,7 @@ done
 (cd "$DIST" && for archive in *.tar.gz; do printf '%s  %s\n' "$(sha256 "$archive")" "$archive"; done) >"$DIST/SHA256SUMS"
 
 # The krew manifest for the platforms built now; a full release needs all four.
-{
-    cat <<YAML
-apiVersion: krew.googlecontainertools.github.com/v1alpha2
-kind: Plugin
-metadata:
-  name: locust
-spec:
-  version: v$version
-  homepage: $REPOSITORY
-  shortDescription: Run and watch distributed Locust load tests
-  description: |
-    Submits LocustTests to the locust-operator and shows their progress, live
-    statistics and logs.
-  platforms:
-YAML
-    for platform in "${built[@]}"; do
-        os="${platform%/*}"
-        arch="${platform#*/}"
-        archive="kubectl-locust_${os}_${arch}.tar.gz"
-        cat <<YAML
-    - selector:
-        matchLabels:
-          os: $os
-          arch: $arch
-      uri: $REPOSITORY/releases/download/v$version/$archive
-      sha256: $(sha256 "$DIST/$archive")
-      bin: kubectl-locust
-      files:
-        - from: kubectl-locust
-          to: .
-        - from: LICENSE
-          to: .
-YAML
-    done
-} >"$DIST/krew/locust.yaml"
+write_krew_manifest "$DIST"
 
 printf '\nBuilt %s into %s/:\n' "${built[*]}" "$DIST"
 cat "$DIST/SHA256SUMS"

@@ -195,7 +195,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", required_unless_present = "filename")]
     pub locustfile: Option<PathBuf>,
     /// A directory of helper modules for the locustfile (mounted at /opt/locust/lib, on PYTHONPATH).
-    #[arg(long, value_name = "DIR", requires = "locustfile")]
+    // clap skips `requires` when an argument conflicting with the required one (-f) is present,
+    // so --lib and --autoquit also conflict with -f instead of being ignored with a manifest.
+    #[arg(long, value_name = "DIR", requires = "locustfile", conflicts_with = "filename")]
     pub lib: Option<PathBuf>,
     /// Number of worker pods (processes with --local).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=500))]
@@ -211,7 +213,7 @@ pub struct RunArgs {
     pub run_time: Option<String>,
     /// Seconds the master stays after the run time ends before it exits (spec.master.autoquit.timeout;
     /// default 60).
-    #[arg(long, value_name = "SECONDS", requires = "locustfile", value_parser = clap::value_parser!(i32).range(0..))]
+    #[arg(long, value_name = "SECONDS", requires = "locustfile", conflicts_with = "filename", value_parser = clap::value_parser!(i32).range(0..))]
     pub autoquit: Option<i32>,
     /// Base URL of the system under test (Locust --host).
     #[arg(long, value_name = "URL")]

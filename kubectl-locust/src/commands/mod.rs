@@ -19,7 +19,7 @@ pub async fn execute(cli: Cli) -> Result<u8, PluginError> {
         Command::Completion(args) => completion::execute(&args),
         Command::Complete(args) => completion::complete(&cli.global, &args).await,
         Command::Version => {
-            println!("kubectl-locust {}", env!("CARGO_PKG_VERSION"));
+            println!("kubectl locust {}", env!("CARGO_PKG_VERSION"));
             Ok(exit::OK)
         }
     }
