@@ -7,8 +7,6 @@ pub mod objects;
 pub mod submit;
 pub mod wait;
 
-use std::time::Duration;
-
 use crate::cli::{GlobalArgs, OutputFormat, RunArgs, exit};
 use crate::client::Cluster;
 use crate::error::PluginError;
@@ -44,7 +42,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<u8, PluginErr
     let name = created.test.metadata.name.clone().unwrap_or_default();
     let namespace = cluster.namespace.clone();
     if args.tui {
-        return follow_in_tui(&cluster, &name, args.timeout).await;
+        return crate::commands::tui::follow(&cluster, &name, args.timeout).await;
     }
     if args.wait {
         return wait::follow(&cluster, &name, args.timeout, palette).await;
@@ -57,6 +55,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<u8, PluginErr
 
 /// Flags that mean nothing together, said before anything is read or sent.
 fn check_combinations(args: &RunArgs) -> Result<(), PluginError> {
+    crate::tui::app::require_terminal(args.tui)?;
     if args.dry_run && args.wait {
         return Err(PluginError::Usage(
             "--wait follows a created test; --dry-run creates none: drop one of them".into(),
@@ -101,12 +100,4 @@ fn print_created(created: &submit::Created, format: Option<OutputFormat>) -> Res
         Some(format) => print!("{}", objects::render(&values, Some(format))?),
     }
     Ok(())
-}
-
-/// The live view takes over after creation once `commands::tui::follow` exists.
-async fn follow_in_tui(_cluster: &Cluster, name: &str, _timeout: Option<Duration>) -> Result<u8, PluginError> {
-    Err(PluginError::Other(format!(
-        "the live view is not available in this build; the test was created: follow it with \
-         `kubectl locust status {name} -w`"
-    )))
 }

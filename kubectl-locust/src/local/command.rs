@@ -44,17 +44,13 @@ pub fn submission(args: &RunArgs, namespace: &str) -> Result<Submission, PluginE
 }
 
 pub async fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, PluginError> {
+    crate::tui::app::require_terminal(args.tui)?;
     let palette = Palette::new(global.color);
     let namespace = global.namespace.clone().unwrap_or_else(|| "default".to_string());
     let submission = submission(args, &namespace)?;
     let mut config_maps: BTreeMap<String, ConfigMapFiles> = plan::files_of(&submission.config_maps);
     for (name, path) in &args.configmaps {
         config_maps.insert(name.clone(), input::read_flat_dir(path)?);
-    }
-    if args.tui {
-        return Err(PluginError::Usage(
-            "--tui is not available with --local yet; run without --tui to follow the local test".into(),
-        ));
     }
     let version = process::check_locust(&args.locust).await?;
     let endpoints = free_endpoints()?;
@@ -76,6 +72,9 @@ pub async fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, PluginEr
         endpoints.web_port
     );
 
+    if args.tui {
+        return run_in_tui(submission.test, &plan, args, work_dir, endpoints.web_port).await;
+    }
     let mut printer = ProgressPrinter::for_stderr();
     let interrupt = async {
         // Without a signal handler, waiting forever is right: the deadline or the test ends it.
@@ -101,6 +100,56 @@ pub async fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, PluginEr
     printer.finish();
     let run = result?;
     report(run, palette, args, work_dir)
+}
+
+/// The local run feeding the live view; leaving the view stops the run.
+async fn run_in_tui(
+    test: shared::api::v2::LocustTest,
+    plan: &plan::LocalPlan,
+    args: &RunArgs,
+    work_dir: tempfile::TempDir,
+    web_port: u16,
+) -> Result<u8, PluginError> {
+    let title = test.metadata.name.clone().unwrap_or_default();
+    let (sender, updates) = tokio::sync::mpsc::channel(8);
+    let (left_view, view_closed) = tokio::sync::oneshot::channel::<()>();
+    let view = async {
+        let code = crate::commands::tui::follow_feed(&title, updates, args.timeout).await;
+        let _ = left_view.send(());
+        code
+    };
+    let interrupt = async {
+        let _ = view_closed.await;
+    };
+    let run = super::run(
+        test,
+        plan,
+        &args.locust,
+        work_dir.path(),
+        web_port,
+        None,
+        POLL,
+        interrupt,
+        |test| {
+            // A full channel only delays the view by one reading; never block the supervisor.
+            let _ = sender.try_send(crate::tui::state::Update::Test(Box::new(test.clone())));
+        },
+    );
+    let (code, run) = tokio::join!(view, run);
+    let code = code?;
+    let run = run?;
+    if run.ending == Ending::Finished {
+        println!(
+            "{}",
+            progress::summary(
+                &run.test,
+                Palette::new(crate::cli::ColorChoice::Auto),
+                "the logs in the work directory"
+            )
+        );
+        return Ok(progress::exit_code(run.test.status.as_ref().and_then(|s| s.phase)).unwrap_or(code));
+    }
+    Ok(code)
 }
 
 fn report(run: LocalRun, palette: Palette, args: &RunArgs, work_dir: tempfile::TempDir) -> Result<u8, PluginError> {

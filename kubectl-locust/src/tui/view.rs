@@ -1,0 +1,269 @@
+//! Draws the live view from the state (pure: no I/O, testable on a `TestBackend`).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Row, Sparkline, Table, Wrap};
+use shared::api::v2::Phase;
+
+use super::state::State;
+use crate::render::progress::short_duration;
+
+pub fn phase_color(phase: Option<Phase>) -> Color {
+    match phase {
+        Some(Phase::Succeeded) => Color::Green,
+        Some(Phase::Failed) => Color::Red,
+        Some(Phase::Running) => Color::Cyan,
+        Some(Phase::Pending) => Color::Yellow,
+        None => Color::DarkGray,
+    }
+}
+
+pub fn draw(frame: &mut Frame, state: &State) {
+    let area = frame.area();
+    let narrow = area.width < 90;
+    let [header, body, help] =
+        Layout::vertical([Constraint::Length(3), Constraint::Min(6), Constraint::Length(1)]).areas(area);
+    draw_header(frame, header, state);
+    if narrow {
+        let [conditions, workers, stats, events] = Layout::vertical([
+            Constraint::Length(7),
+            Constraint::Length(3),
+            Constraint::Length(6),
+            Constraint::Min(3),
+        ])
+        .areas(body);
+        draw_conditions(frame, conditions, state);
+        draw_workers(frame, workers, state);
+        draw_stats(frame, stats, state);
+        draw_events(frame, events, state);
+    } else {
+        let [top, events] = Layout::vertical([Constraint::Min(10), Constraint::Length(8)]).areas(body);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+        let [workers, conditions] = Layout::vertical([Constraint::Length(3), Constraint::Min(5)]).areas(left);
+        draw_workers(frame, workers, state);
+        draw_conditions(frame, conditions, state);
+        draw_stats(frame, right, state);
+        draw_events(frame, events, state);
+    }
+    let finished = state.phase().is_some_and(Phase::is_terminal);
+    let keys = if finished {
+        " finished — q quit   ? help"
+    } else {
+        " q quit (the test keeps running)   ? help"
+    };
+    frame.render_widget(Paragraph::new(keys).style(Style::default().fg(Color::DarkGray)), help);
+    if state.help {
+        draw_help(frame, area);
+    }
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
+    let status = state.test.as_ref().and_then(|t| t.status.clone()).unwrap_or_default();
+    let phase = status.phase;
+    let namespace = state
+        .test
+        .as_ref()
+        .and_then(|t| t.metadata.namespace.clone())
+        .unwrap_or_default();
+    let elapsed = status.start_time.as_ref().map(|start| {
+        let end = status.completion_time.as_ref().map_or(state.now, |t| t.0);
+        short_duration(end.duration_since(start.0).as_secs())
+    });
+    let mut spans = vec![
+        Span::styled(state.title.clone(), Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(if namespace.is_empty() {
+            String::new()
+        } else {
+            format!("  ({namespace})")
+        }),
+        Span::raw("  "),
+        Span::styled(
+            phase.map_or("-", Phase::as_str).to_string(),
+            Style::default().fg(phase_color(phase)).add_modifier(Modifier::BOLD),
+        ),
+    ];
+    if let Some(elapsed) = elapsed {
+        spans.push(Span::raw(format!("  {elapsed}")));
+    }
+    let mut lines = vec![Line::from(spans)];
+    if state.gone {
+        lines.push(Line::styled("the test was deleted", Style::default().fg(Color::Red)));
+    } else if let Some(error) = &state.error {
+        lines.push(Line::styled(
+            format!("cannot read the test: {error} (showing the last data)"),
+            Style::default().fg(Color::Yellow),
+        ));
+    } else if state.test.as_ref().is_some_and(|t| t.status.is_none()) {
+        lines.push(Line::styled(
+            "no status yet: waiting for the operator",
+            Style::default().fg(Color::Yellow),
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::BOTTOM)),
+        area,
+    );
+}
+
+fn draw_conditions(frame: &mut Frame, area: Rect, state: &State) {
+    let conditions = state
+        .test
+        .as_ref()
+        .and_then(|t| t.status.as_ref())
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let rows = conditions.iter().map(|c| {
+        let bad = match c.type_.as_str() {
+            "SpecDrifted" => c.status == "True",
+            "TestCompleted" => c.reason == "TestFailed",
+            _ => c.status == "False" && c.reason != "WaitingForWorkers" && c.reason != "PodsStarting",
+        };
+        let style = if bad {
+            Style::default().fg(Color::Red)
+        } else {
+            Style::default()
+        };
+        Row::new(vec![
+            c.type_.clone(),
+            c.status.clone(),
+            c.reason.clone(),
+            c.message.clone(),
+        ])
+        .style(style)
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(16),
+            Constraint::Length(6),
+            Constraint::Length(20),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(vec!["TYPE", "STATUS", "REASON", "MESSAGE"]).style(Style::default().add_modifier(Modifier::BOLD)))
+    .block(Block::default().borders(Borders::ALL).title(" Conditions "));
+    frame.render_widget(table, area);
+}
+
+fn draw_workers(frame: &mut Frame, area: Rect, state: &State) {
+    let status = state.test.as_ref().and_then(|t| t.status.clone()).unwrap_or_default();
+    let expected = status.expected_workers.unwrap_or(0).max(0);
+    let connected = status.connected_workers.unwrap_or(0).max(0);
+    let ratio = if expected == 0 {
+        0.0
+    } else {
+        (f64::from(connected) / f64::from(expected)).min(1.0)
+    };
+    let color = if expected > 0 && connected >= expected {
+        Color::Green
+    } else {
+        Color::Yellow
+    };
+    let gauge = Gauge::default()
+        .block(Block::default().borders(Borders::ALL).title(" Workers connected "))
+        .gauge_style(Style::default().fg(color))
+        .ratio(ratio)
+        .label(format!("{connected}/{expected}"));
+    frame.render_widget(gauge, area);
+}
+
+fn draw_stats(frame: &mut Frame, area: Rect, state: &State) {
+    let block = Block::default().borders(Borders::ALL).title(" Statistics ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let stats = state
+        .test
+        .as_ref()
+        .and_then(|t| t.status.as_ref())
+        .and_then(|s| s.stats.clone());
+    let Some(stats) = stats else {
+        frame.render_widget(Paragraph::new("no statistics yet"), inner);
+        return;
+    };
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0} ms"));
+    let lines = vec![
+        Line::from(format!("users {}   state {}", stats.users, stats.state)),
+        Line::from(format!(
+            "requests {}   rps {:.1}",
+            stats.total_requests, stats.current_rps
+        )),
+        Line::styled(
+            format!("failures {} ({:.2}%)", stats.total_failures, stats.fail_percent),
+            if stats.total_failures > 0 {
+                Style::default().fg(Color::Red)
+            } else {
+                Style::default()
+            },
+        ),
+        Line::from(format!(
+            "median {}   p95 {}",
+            ms(stats.median_response_time),
+            ms(stats.p95_response_time)
+        )),
+    ];
+    let text_height = (lines.len() as u16).min(inner.height);
+    let [text, chart] = Layout::vertical([Constraint::Length(text_height), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines), text);
+    if chart.height > 0 {
+        let data: Vec<u64> = state.rps.iter().copied().collect();
+        let skip = data.len().saturating_sub(chart.width as usize);
+        frame.render_widget(
+            Sparkline::default()
+                .data(&data[skip..])
+                .style(Style::default().fg(Color::Cyan)),
+            chart,
+        );
+    }
+}
+
+fn draw_events(frame: &mut Frame, area: Rect, state: &State) {
+    let visible = area.height.saturating_sub(2) as usize;
+    let skip = state.events.len().saturating_sub(visible);
+    let lines: Vec<Line> = state.events[skip..]
+        .iter()
+        .map(|event| {
+            let style = if event.is_warning() {
+                Style::default().fg(Color::Yellow)
+            } else {
+                Style::default()
+            };
+            Line::styled(format!("{} {}: {}", event.reason, event.object, event.message), style)
+        })
+        .collect();
+    let paragraph = if lines.is_empty() {
+        Paragraph::new("no events")
+    } else {
+        Paragraph::new(lines)
+    };
+    frame.render_widget(
+        paragraph
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL).title(" Recent events ")),
+        area,
+    );
+}
+
+fn draw_help(frame: &mut Frame, area: Rect) {
+    let width = area.width.min(50);
+    let height = area.height.min(8);
+    let popup = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    let text = vec![
+        Line::from("q, Esc, Ctrl-C  leave the view"),
+        Line::from("?               this help"),
+        Line::from(""),
+        Line::from("Leaving does not stop a cluster test;"),
+        Line::from("`kubectl delete lotest NAME` does."),
+    ];
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" Keys ")),
+        popup,
+    );
+}
