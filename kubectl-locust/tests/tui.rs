@@ -253,3 +253,36 @@ fn without_a_terminal_the_live_view_refuses_before_starting_anything() {
         );
     }
 }
+
+#[test]
+fn the_picker_lists_tests_moves_opens_and_goes_back() {
+    let mut state = State::picking(NOW.parse().unwrap());
+    let mut other = test(serde_json::json!({"phase": "Succeeded", "expectedWorkers": 4, "connectedWorkers": 0}));
+    other.metadata.name = Some("login".into());
+    other.metadata.namespace = Some("team-b".into());
+    let tests = vec![
+        test(serde_json::json!({"phase": "Running", "expectedWorkers": 4, "connectedWorkers": 4})),
+        other,
+    ];
+    state::update(&mut state, Event::Data(Update::Tests(tests)));
+    state::update(&mut state, Event::Key(Key::Down));
+    state::update(&mut state, Event::Key(Key::Down));
+    assert_eq!(
+        state.picker.as_ref().unwrap().selected,
+        1,
+        "the selection stops at the last test"
+    );
+    let (text, buffer) = render(&state, 80, 12);
+    insta::assert_snapshot!("picker_80x12", text);
+    assert_eq!(phase_color(&buffer, &text, "Succeeded"), Color::Green);
+    assert!(text.contains("team-b") && text.contains("enter open"), "{text}");
+
+    let effect = state::update(&mut state, Event::Key(Key::Enter));
+    assert_eq!(effect, state::Effect::Open("team-b".into(), "login".into()));
+    assert!(!state.in_picker());
+    let effect = state::update(&mut state, Event::Key(Key::Back));
+    assert_eq!(effect, state::Effect::List);
+    assert!(state.in_picker() && !state.quit);
+    state::update(&mut state, Event::Key(Key::Back));
+    assert!(state.quit, "Esc on the list leaves");
+}

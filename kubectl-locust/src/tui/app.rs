@@ -11,7 +11,7 @@ use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModif
 use k8s_openapi::jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use super::state::{self, Event, Key, State, Update};
+use super::state::{self, Effect, Event, Key, State, Update};
 use super::view;
 use crate::cli::exit;
 use crate::error::PluginError;
@@ -36,7 +36,11 @@ fn key_of(event: &TermEvent) -> Option<Key> {
     }
     Some(match key.code {
         KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Key::Quit,
-        KeyCode::Char('q') | KeyCode::Esc => Key::Quit,
+        KeyCode::Char('q') => Key::Quit,
+        KeyCode::Esc => Key::Back,
+        KeyCode::Up | KeyCode::Char('k') => Key::Up,
+        KeyCode::Down | KeyCode::Char('j') => Key::Down,
+        KeyCode::Enter => Key::Enter,
         KeyCode::Char('?') => Key::Help,
         _ => Key::Other,
     })
@@ -54,17 +58,19 @@ pub fn require_terminal(wanted: bool) -> Result<(), PluginError> {
 
 /// Shows `title` with data from `updates` until the user quits or `timeout` passes; the result is
 /// the exit code (the test's outcome once it ended, 130 when left before, 4 on timeout).
-pub async fn show(
-    title: &str,
+pub async fn show(title: &str, updates: mpsc::Receiver<Update>, timeout: Option<Duration>) -> Result<u8, PluginError> {
+    show_state(State::new(title, Timestamp::now()), updates, timeout, |_| None).await
+}
+
+/// The view loop for any starting state; `switch` gives a new data source when the user opens a
+/// test from the list or goes back to it (the old source stops once its receiver is dropped).
+pub async fn show_state(
+    mut state: State,
     mut updates: mpsc::Receiver<Update>,
     timeout: Option<Duration>,
+    mut switch: impl FnMut(&Effect) -> Option<mpsc::Receiver<Update>>,
 ) -> Result<u8, PluginError> {
-    if !std::io::stdout().is_terminal() {
-        return Err(PluginError::Usage(
-            "the live view needs a terminal; in scripts use `kubectl locust run --wait` or `kubectl locust status -w`"
-                .into(),
-        ));
-    }
+    require_terminal(true)?;
     let mut terminal =
         ratatui::try_init().map_err(|error| PluginError::Other(format!("cannot set up the terminal: {error}")))?;
     let _restore = Restore;
@@ -82,7 +88,6 @@ pub async fn show(
         }
     });
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let mut state = State::new(title, Timestamp::now());
     let mut ticks = tokio::time::interval(TICK);
     let code = loop {
         terminal
@@ -98,14 +103,21 @@ pub async fn show(
             }
         };
         tokio::select! {
-            Some(update) = updates.recv() => state::update(&mut state, Event::Data(update)),
+            Some(update) = updates.recv() => {
+                state::update(&mut state, Event::Data(update));
+            }
             Some(event) = keys.recv() => {
                 // A resize needs only the redraw at the top of the loop.
                 if let Some(key) = key_of(&event) {
-                    state::update(&mut state, Event::Key(key));
+                    let effect = state::update(&mut state, Event::Key(key));
+                    if effect != Effect::None && let Some(source) = switch(&effect) {
+                        updates = source;
+                    }
                 }
             }
-            _ = ticks.tick() => state::update(&mut state, Event::Tick(Timestamp::now())),
+            _ = ticks.tick() => {
+                state::update(&mut state, Event::Tick(Timestamp::now()));
+            }
             () = until_deadline => break exit::TIMEOUT,
         }
     };

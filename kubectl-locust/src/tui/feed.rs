@@ -34,3 +34,21 @@ pub fn spawn(cluster: Cluster, name: String, interval: Duration) -> mpsc::Receiv
     });
     receiver
 }
+
+/// Lists the tests (in the working namespace, or all with `all_namespaces`) every `interval`.
+pub fn spawn_list(cluster: Cluster, all_namespaces: bool, interval: Duration) -> mpsc::Receiver<Update> {
+    let (sender, receiver) = mpsc::channel(8);
+    tokio::spawn(async move {
+        loop {
+            let update = match cluster.list_tests(all_namespaces).await {
+                Ok(tests) => Update::Tests(tests),
+                Err(error) => Update::Error(error.to_string()),
+            };
+            if sender.send(update).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(interval).await;
+        }
+    });
+    receiver
+}

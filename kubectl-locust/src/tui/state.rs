@@ -16,6 +16,8 @@ pub const RPS_HISTORY: usize = 120;
 #[derive(Clone, Debug)]
 pub enum Update {
     Test(Box<LocustTest>),
+    /// The tests to pick from (no name given).
+    Tests(Vec<LocustTest>),
     Events(Vec<EventRow>),
     /// The test no longer exists.
     Gone,
@@ -27,8 +29,32 @@ pub enum Update {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {
     Quit,
+    /// Esc: back to the picker when the test was picked, else quit.
+    Back,
+    Up,
+    Down,
+    Enter,
     Help,
     Other,
+}
+
+/// What the shell must do after an update.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// Follow this test (namespace, name).
+    Open(String, String),
+    /// Back to the list of tests.
+    List,
+}
+
+/// The list shown when no test was named.
+#[derive(Clone, Debug, Default)]
+pub struct Picker {
+    pub tests: Vec<LocustTest>,
+    pub selected: usize,
+    /// A test was opened from the list (Esc goes back to it).
+    pub open: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +77,7 @@ pub struct State {
     pub help: bool,
     pub quit: bool,
     pub now: Timestamp,
+    pub picker: Option<Picker>,
 }
 
 impl State {
@@ -66,7 +93,21 @@ impl State {
             help: false,
             quit: false,
             now,
+            picker: None,
         }
+    }
+
+    /// A state that starts with the list of tests.
+    pub fn picking(now: Timestamp) -> Self {
+        Self {
+            picker: Some(Picker::default()),
+            ..Self::new("LocustTests", now)
+        }
+    }
+
+    /// True while the list is on screen.
+    pub fn in_picker(&self) -> bool {
+        self.picker.as_ref().is_some_and(|p| !p.open)
     }
 
     pub fn phase(&self) -> Option<Phase> {
@@ -79,13 +120,59 @@ impl State {
     }
 }
 
-pub fn update(state: &mut State, event: Event) {
+pub fn update(state: &mut State, event: Event) -> Effect {
+    let in_picker = state.in_picker();
     match event {
         Event::Key(Key::Quit) => state.quit = true,
         Event::Key(Key::Help) => state.help = !state.help,
-        Event::Key(Key::Other) => state.help = false,
+        Event::Key(Key::Back) if state.help => state.help = false,
+        Event::Key(Key::Back) => {
+            if let Some(picker) = state.picker.as_mut().filter(|p| p.open) {
+                picker.open = false;
+                state.title = "LocustTests".to_string();
+                state.test = None;
+                state.events.clear();
+                state.rps.clear();
+                state.last_stats_time = None;
+                state.gone = false;
+                return Effect::List;
+            }
+            state.quit = true;
+        }
+        Event::Key(Key::Up) if in_picker => {
+            if let Some(picker) = state.picker.as_mut() {
+                picker.selected = picker.selected.saturating_sub(1);
+            }
+        }
+        Event::Key(Key::Down) if in_picker => {
+            if let Some(picker) = state.picker.as_mut() {
+                picker.selected = (picker.selected + 1).min(picker.tests.len().saturating_sub(1));
+            }
+        }
+        Event::Key(Key::Enter) if in_picker => {
+            if let Some(picker) = state.picker.as_mut()
+                && let Some(test) = picker.tests.get(picker.selected)
+            {
+                let namespace = test.metadata.namespace.clone().unwrap_or_default();
+                let name = test.metadata.name.clone().unwrap_or_default();
+                picker.open = true;
+                state.title = name.clone();
+                return Effect::Open(namespace, name);
+            }
+        }
+        Event::Key(_) => state.help = false,
         Event::Tick(now) => state.now = now,
+        Event::Data(Update::Tests(tests)) => {
+            if let Some(picker) = state.picker.as_mut() {
+                picker.tests = tests;
+                picker.selected = picker.selected.min(picker.tests.len().saturating_sub(1));
+            }
+            state.error = None;
+        }
         Event::Data(Update::Test(test)) => {
+            if in_picker {
+                return Effect::None;
+            }
             if let Some(stats) = test.status.as_ref().and_then(|s| s.stats.as_ref()) {
                 let at = stats.last_update_time.as_ref().map(|t| t.0);
                 if at.is_some() && at != state.last_stats_time {
@@ -104,4 +191,5 @@ pub fn update(state: &mut State, event: Event) {
         Event::Data(Update::Gone) => state.gone = true,
         Event::Data(Update::Error(message)) => state.error = Some(message),
     }
+    Effect::None
 }

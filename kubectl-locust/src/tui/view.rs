@@ -22,6 +22,13 @@ pub fn phase_color(phase: Option<Phase>) -> Color {
 
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
+    if state.in_picker() {
+        draw_picker(frame, area, state);
+        if state.help {
+            draw_help(frame, area);
+        }
+        return;
+    }
     let narrow = area.width < 90;
     let [header, body, help] =
         Layout::vertical([Constraint::Length(3), Constraint::Min(6), Constraint::Length(1)]).areas(area);
@@ -48,10 +55,15 @@ pub fn draw(frame: &mut Frame, state: &State) {
         draw_events(frame, events, state);
     }
     let finished = state.phase().is_some_and(Phase::is_terminal);
-    let keys = if finished {
-        " finished — q quit   ? help"
+    let back = if state.picker.is_some() {
+        "   esc back to the list"
     } else {
-        " q quit (the test keeps running)   ? help"
+        ""
+    };
+    let keys = if finished {
+        format!(" finished — q quit{back}   ? help")
+    } else {
+        format!(" q quit (the test keeps running){back}   ? help")
     };
     frame.render_widget(Paragraph::new(keys).style(Style::default().fg(Color::DarkGray)), help);
     if state.help {
@@ -245,9 +257,64 @@ fn draw_events(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
+fn draw_picker(frame: &mut Frame, area: Rect, state: &State) {
+    let [list, help] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let tests = state.picker.as_ref().map(|p| p.tests.as_slice()).unwrap_or_default();
+    let selected = state.picker.as_ref().map_or(0, |p| p.selected);
+    let block = Block::default().borders(Borders::ALL).title(" LocustTests — pick one ");
+    if tests.is_empty() {
+        let text = match &state.error {
+            Some(error) => format!("cannot list the tests: {error}"),
+            None => "no LocustTests here yet (kubectl locust run NAME --locustfile FILE starts one)".to_string(),
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), list);
+    } else {
+        let rows = tests.iter().enumerate().map(|(index, test)| {
+            let status = test.status.clone().unwrap_or_default();
+            let phase = status.phase;
+            let workers = format!(
+                "{}/{}",
+                status.connected_workers.unwrap_or(0),
+                status.expected_workers.unwrap_or(test.spec.worker.replicas)
+            );
+            let mut style = Style::default();
+            if index == selected {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            Row::new(vec![
+                ratatui::widgets::Cell::from(test.metadata.namespace.clone().unwrap_or_default()),
+                ratatui::widgets::Cell::from(test.metadata.name.clone().unwrap_or_default()),
+                ratatui::widgets::Cell::from(phase.map_or("-", Phase::as_str))
+                    .style(Style::default().fg(phase_color(phase))),
+                ratatui::widgets::Cell::from(workers),
+            ])
+            .style(style)
+        });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(20),
+                Constraint::Min(20),
+                Constraint::Length(10),
+                Constraint::Length(8),
+            ],
+        )
+        .header(
+            Row::new(vec!["NAMESPACE", "NAME", "PHASE", "WORKERS"])
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(block);
+        frame.render_widget(table, list);
+    }
+    frame.render_widget(
+        Paragraph::new(" ↑/↓ select   enter open   q quit   ? help").style(Style::default().fg(Color::DarkGray)),
+        help,
+    );
+}
+
 fn draw_help(frame: &mut Frame, area: Rect) {
     let width = area.width.min(50);
-    let height = area.height.min(8);
+    let height = area.height.min(10);
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -255,7 +322,9 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         height,
     );
     let text = vec![
-        Line::from("q, Esc, Ctrl-C  leave the view"),
+        Line::from("q, Ctrl-C       leave the view"),
+        Line::from("Esc             back to the list / leave"),
+        Line::from("↑/↓, Enter      pick a test from the list"),
         Line::from("?               this help"),
         Line::from(""),
         Line::from("Leaving does not stop a cluster test;"),
