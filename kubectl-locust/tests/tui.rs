@@ -286,3 +286,32 @@ fn the_picker_lists_tests_moves_opens_and_goes_back() {
     state::update(&mut state, Event::Key(Key::Back));
     assert!(state.quit, "Esc on the list leaves");
 }
+
+#[tokio::test]
+async fn the_feed_sends_the_test_and_its_events_then_gone_after_deletion() {
+    use integration_tests::fake_api::FakeApi;
+    use kubectl_locust::client::Cluster;
+    use kubectl_locust::tui::feed;
+    let fake = FakeApi::new(NOW.parse().unwrap());
+    fake.insert(serde_json::to_value(test(serde_json::json!({"phase": "Running"}))).unwrap());
+    let cluster = Cluster::from_client(fake.client(), "load");
+    let mut updates = feed::spawn(cluster, "checkout".into(), std::time::Duration::from_millis(20));
+    assert!(matches!(next(&mut updates).await, Update::Test(t) if t.metadata.name.as_deref() == Some("checkout")));
+    assert!(matches!(next(&mut updates).await, Update::Events(_)));
+    assert!(fake.delete::<LocustTest>("load", "checkout"));
+    let mut saw_gone = false;
+    for _ in 0..10 {
+        if matches!(next(&mut updates).await, Update::Gone) {
+            saw_gone = true;
+            break;
+        }
+    }
+    assert!(saw_gone, "a deleted test becomes Gone");
+}
+
+async fn next(updates: &mut tokio::sync::mpsc::Receiver<Update>) -> Update {
+    tokio::time::timeout(std::time::Duration::from_secs(5), updates.recv())
+        .await
+        .expect("an update within 5 s")
+        .expect("the feed keeps running")
+}
