@@ -284,3 +284,33 @@ async fn logs_without_pods_explain_why() {
     let typo = cluster.run(&["logs", "don"]).await;
     assert!(typo.stderr.contains("did you mean: done"), "{}", typo.stderr);
 }
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_named_with_what_to_do() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u, namespace: load}}\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(env!("CARGO_BIN_EXE_kubectl-locust"))
+            .args(["status", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot reach the cluster at http://127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.contains("--context") && stderr.contains("run --local"), "{stderr}");
+}
