@@ -311,6 +311,12 @@ async fn an_unreachable_cluster_is_named_with_what_to_do() {
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("cannot reach the cluster at http://127.0.0.1:{port}")), "{stderr}");
-    assert!(stderr.contains("--context") && stderr.contains("run --local"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach the cluster at http://127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--context") && stderr.contains("run --local"),
+        "{stderr}"
+    );
 }
