@@ -320,3 +320,40 @@ async fn an_unreachable_cluster_is_named_with_what_to_do() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn watch_prints_a_row_again_when_a_test_changes() {
+    use tokio::io::AsyncBufReadExt;
+    let cluster = Cluster::start().await;
+    cluster.add_test("checkout", NS, json!({"phase": "Pending"}));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-locust"))
+        .args(["status", "-w", "--kubeconfig"])
+        .arg(&cluster.kubeconfig)
+        .env("NO_COLOR", "1")
+        .env("KUBECTL_LOCUST_POLL_INTERVAL", "100ms")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("a line within 10 s")
+            .unwrap()
+            .expect("the watch keeps going")
+    };
+    assert!(next_line().await.starts_with("NAME"));
+    assert!(next_line().await.contains("Pending"));
+    cluster.fake.set_status::<LocustTest>(
+        NS,
+        "checkout",
+        json!({"phase": "Running", "expectedWorkers": 4, "connectedWorkers": 4}),
+    );
+    let changed = next_line().await;
+    assert!(
+        changed.starts_with("checkout") && changed.contains("Running"),
+        "{changed}"
+    );
+    child.kill().await.unwrap();
+}
