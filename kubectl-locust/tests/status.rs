@@ -1,18 +1,122 @@
-//! `kubectl locust status` and `logs` through the real binary, against the in-memory API server
-//! served on 127.0.0.1 with a kubeconfig pointing at it.
+//! `kubectl locust status`: the renderers on fixtures (snapshots), then the real binary against the
+//! in-memory API server served on 127.0.0.1, with a kubeconfig pointing at it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use integration_tests::fake_api::{FakeApi, HttpServer};
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::jiff::Timestamp;
+use kubectl_locust::output::Palette;
+use kubectl_locust::render::detail;
+use kubectl_locust::render::events::{EventRow, events_for};
+use kubectl_locust::render::table::{self, Columns};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::api::v2::LocustTest;
+use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
+
+// ---- the renderers, on fixtures -------------------------------------------------------------
+
+/// When the fixtures are looked at.
+const NOW: &str = "2026-11-22T10:07:30Z";
+
+const FIXTURES: [&str; 7] = [
+    "pending-no-status",
+    "running",
+    "succeeded",
+    "failed-image-pull",
+    "configuration-error",
+    "workers-missing",
+    "spec-drifted",
+];
+
+fn now() -> Timestamp {
+    NOW.parse().unwrap()
+}
+
+/// A fixture's test and the rows of its events, as `status NAME` would get them.
+fn fixture(name: &str) -> (LocustTest, Vec<EventRow>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/status/{name}.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut documents = serde_yaml::Deserializer::from_str(&text).map(|d| Value::deserialize(d).unwrap());
+    let test: LocustTest = serde_json::from_value(documents.next().unwrap()).unwrap();
+    let events: Vec<Event> = documents.map(|d| serde_json::from_value(d).unwrap()).collect();
+    let rows = events_for(test.metadata.name.as_deref().unwrap(), &events, 10);
+    (test, rows)
+}
+
+fn detail_of(name: &str, palette: Palette) -> String {
+    let (test, events) = fixture(name);
+    detail::detail(&test, Ok(&events), palette, now())
+}
+
+/// Every fixture under its own name, for the tables.
+fn all_fixtures() -> Vec<LocustTest> {
+    FIXTURES
+        .iter()
+        .map(|name| {
+            let (mut test, _) = fixture(name);
+            test.metadata.name = Some((*name).to_string());
+            test
+        })
+        .collect()
+}
+
+#[test]
+fn detail_views_of_tests_in_every_situation() {
+    for name in FIXTURES {
+        let view = detail_of(name, Palette::plain());
+        assert!(!view.contains('\u{1b}'), "colour off means no escape codes:\n{view}");
+        insta::assert_snapshot!(format!("detail_{name}"), view);
+    }
+}
+
+#[test]
+fn the_detail_view_says_what_to_do_only_when_something_is_wrong() {
+    for (name, wrong) in [
+        ("pending-no-status", true),
+        ("running", false),
+        ("succeeded", false),
+        ("failed-image-pull", true),
+        ("configuration-error", true),
+        ("workers-missing", true),
+        ("spec-drifted", true),
+    ] {
+        let view = detail_of(name, Palette::plain());
+        assert_eq!(view.contains("Next steps"), wrong, "{name}:\n{view}");
+    }
+}
+
+#[test]
+fn with_colour_the_phase_and_problems_are_coloured() {
+    let view = detail_of("failed-image-pull", Palette { enabled: true });
+    let phase_line = view.lines().find(|l| l.starts_with("Phase:")).unwrap();
+    assert!(phase_line.contains("\u{1b}["), "{phase_line:?}");
+    // Escape codes made visible, so the snapshot shows where colour starts and stops.
+    insta::assert_snapshot!("detail_failed-image-pull_coloured", view.replace('\u{1b}', "\\e"));
+}
+
+#[test]
+fn tables_plain_wide_and_across_namespaces() {
+    let tests = all_fixtures();
+    let render = |namespace, wide| table::table(&tests, Columns { namespace, wide }, Palette::plain(), now());
+    let plain = render(false, false);
+    let wide = render(false, true);
+    let everywhere = render(true, false);
+    assert!(plain.starts_with("NAME ") && !plain.contains("IMAGE"), "{plain}");
+    assert!(wide.contains("PROBLEM") && wide.contains("ImagePullError"), "{wide}");
+    assert!(everywhere.starts_with("NAMESPACE "), "{everywhere}");
+    insta::assert_snapshot!("table", plain);
+    insta::assert_snapshot!("table_wide", wide);
+    insta::assert_snapshot!("table_all_namespaces", everywhere);
+}
+
+// ---- the binary, against the in-memory API server -------------------------------------------
 
 const NS: &str = "load";
 
@@ -31,7 +135,7 @@ struct Finished {
 
 impl Cluster {
     async fn start() -> Self {
-        let fake = FakeApi::new("2026-11-22T10:00:00Z".parse::<Timestamp>().unwrap());
+        let fake = FakeApi::new(now());
         let server = fake.serve_http().await.unwrap();
         let home = tempfile::tempdir().unwrap();
         let kubeconfig = home.path().join("kubeconfig");
@@ -44,18 +148,23 @@ impl Cluster {
         }
     }
 
-    async fn run(&self, args: &[&str]) -> Finished {
-        let child = Command::new(env!("CARGO_BIN_EXE_kubectl-locust"))
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-locust"));
+        command
             .args(args)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .env("NO_COLOR", "1")
+            .env("KUBECTL_LOCUST_POLL_INTERVAL", "100ms")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Finished {
+        let child = self.command(args).spawn().unwrap();
         let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
             .await
             .expect("the plugin ends within a minute")
@@ -67,222 +176,193 @@ impl Cluster {
         }
     }
 
-    fn add_test(&self, name: &str, namespace: &str, status: Value) {
-        self.fake.insert(json!({
-            "apiVersion": "locust.io/v2", "kind": "LocustTest",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"image": "locustio/locust:2.20.0", "master": {"command": "--locustfile /lotest/src/t.py"},
-                     "worker": {"command": "--locustfile /lotest/src/t.py", "replicas": 4}},
-            "status": status,
-        }));
+    /// Stores fixture `name` (its test and events) as test `as_name` in `namespace`.
+    fn add_fixture(&self, name: &str, as_name: &str, namespace: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/status/{name}.yaml"));
+        let text = std::fs::read_to_string(path).unwrap();
+        for document in serde_yaml::Deserializer::from_str(&text) {
+            let mut object = Value::deserialize(document).unwrap();
+            object["metadata"]["namespace"] = json!(namespace);
+            object["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+            if object["kind"] == "LocustTest" {
+                object["metadata"]["name"] = json!(as_name);
+            } else {
+                object["regarding"]["name"] = json!(
+                    object["regarding"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .replace("checkout", as_name)
+                );
+                object["metadata"]["name"] =
+                    json!(format!("{as_name}.{}", object["metadata"]["name"].as_str().unwrap()));
+            }
+            self.fake.insert(object);
+        }
     }
 }
 
-fn running() -> Value {
-    json!({"phase": "Running", "expectedWorkers": 4, "connectedWorkers": 3, "startTime": "2026-11-22T10:00:10Z",
-           "conditions": [{"type": "WorkersConnected", "status": "False", "reason": "WaitingForWorkers",
-                           "message": "3/4 workers connected", "lastTransitionTime": "2026-11-22T10:00:10Z"}],
-           "stats": {"state": "running", "users": 100, "totalRequests": 5000, "totalFailures": 50,
-                     "failRatio": 0.01, "failPercent": 1.0, "currentRps": 123.4, "medianResponseTime": 40.0,
-                     "p95ResponseTime": 120.0}})
-}
-
-fn image_pull_failed() -> Value {
-    json!({"phase": "Failed", "expectedWorkers": 4, "connectedWorkers": 0,
-           "conditions": [{"type": "PodsHealthy", "status": "False", "reason": "ImagePullError",
-                           "message": "pod checkout-worker-x: Back-off pulling image", "lastTransitionTime": "2026-11-22T10:03:00Z"}]})
-}
-
 #[tokio::test]
-async fn the_table_lists_phase_workers_rps_and_fail_percent_and_wide_adds_the_problem() {
+async fn the_table_lists_the_namespaces_tests_and_wide_and_all_namespaces_add_columns() {
     let cluster = Cluster::start().await;
-    cluster.add_test("checkout", NS, running());
-    cluster.add_test("login", NS, image_pull_failed());
-    cluster.add_test("elsewhere", "other", json!({}));
+    cluster.add_fixture("running", "checkout", NS);
+    cluster.add_fixture("failed-image-pull", "login", NS);
+    cluster.add_fixture("pending-no-status", "elsewhere", "other");
+
     let done = cluster.run(&["status"]).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    let lines: Vec<&str> = done.stdout.lines().collect();
-    assert!(
-        lines[0].starts_with("NAME") && lines[0].contains("CONNECTED") && lines[0].contains("FAIL%"),
-        "{}",
-        done.stdout
-    );
-    let checkout: Vec<&str> = lines[1].split_whitespace().collect();
+    // AGE is left out: the binary reads the real clock.
+    let lines: Vec<Vec<&str>> = done
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().take(6).collect())
+        .collect();
     assert_eq!(
-        &checkout[..6],
-        ["checkout", "Running", "4", "3", "123.4", "1.00"],
+        lines,
+        [
+            vec!["NAME", "PHASE", "WORKERS", "CONNECTED", "RPS", "FAIL%"],
+            vec!["checkout", "Running", "4", "4", "124.6", "0.02"],
+            vec!["login", "Failed", "4", "0", "-", "-"],
+        ],
         "{}",
         done.stdout
     );
-    assert!(!done.stdout.contains("elsewhere"), "{}", done.stdout);
 
     let wide = cluster.run(&["status", "-o", "wide"]).await;
+    let login = wide.stdout.lines().find(|l| l.starts_with("login")).unwrap();
     assert!(
-        wide.stdout.contains("ImagePullError") && wide.stdout.contains("locustio/locust:2.20.0"),
+        login.contains("locustio/locust:2.99.0") && login.ends_with("ImagePullError"),
         "{}",
         wide.stdout
     );
 
     let all = cluster.run(&["status", "-A"]).await;
+    let first_column: Vec<&str> = all
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(first_column, ["NAMESPACE", "load", "load", "other"], "{}", all.stdout);
+}
+
+#[tokio::test]
+async fn the_detail_view_shows_the_test_its_events_and_next_steps() {
+    let cluster = Cluster::start().await;
+    cluster.add_fixture("failed-image-pull", "login", NS);
+    let done = cluster.run(&["status", "login"]).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    for expected in [
+        "Name:         login",
+        "Phase:        Failed",
+        "Workers:      0/4 connected",
+        "PodsHealthy       False   ImagePullError",
+        "none recorded (the test ended before its master reported any)",
+        "Warning  Failed",
+        "Failed to pull image \"locustio/locust:2.99.0\": manifest unknown",
+        "Next steps",
+        "check that spec.image (locustio/locust:2.99.0)",
+        "kubectl delete locusttest login -n load",
+    ] {
+        assert!(done.stdout.contains(expected), "{expected:?} missing:\n{}", done.stdout);
+    }
+
+    // Events are extra: without the right to read them the test is still shown.
+    cluster.fake.forbid("GET", "events");
+    let denied = cluster.run(&["status", "login"]).await;
+    assert_eq!(denied.code, Some(0), "{}", denied.stderr);
     assert!(
-        all.stdout.starts_with("NAMESPACE") && all.stdout.contains("elsewhere"),
+        denied
+            .stdout
+            .contains("cannot read events: permission denied: you may not list events.events.k8s.io"),
         "{}",
-        all.stdout
+        denied.stdout
     );
 }
 
 #[tokio::test]
-async fn the_detail_view_shows_conditions_stats_events_and_next_steps() {
+async fn json_yaml_and_name_print_what_the_cluster_holds() {
     let cluster = Cluster::start().await;
-    cluster.add_test("login", NS, image_pull_failed());
-    cluster.fake.insert(json!({
-        "apiVersion": "events.k8s.io/v1", "kind": "Event",
-        "metadata": {"name": "login.1", "namespace": NS},
-        "regarding": {"kind": "LocustTest", "name": "login"}, "reason": "PodsUnhealthy", "type": "Warning",
-        "note": "image cannot be pulled", "eventTime": "2026-11-22T10:03:00.000000Z",
-        "reportingController": "x", "reportingInstance": "y", "action": "Reconcile"
-    }));
-    let done = cluster.run(&["status", "login"]).await;
-    assert_eq!(done.code, Some(0), "{}", done.stderr);
-    for expected in [
-        "Phase:      Failed",
-        "Workers:    0/4 connected",
-        "ImagePullError",
-        "no statistics yet",
-        "PodsUnhealthy",
-        "image cannot be pulled",
-        "Next steps",
-        "check spec.image (locustio/locust:2.20.0)",
-    ] {
-        assert!(done.stdout.contains(expected), "{expected:?} missing:\n{}", done.stdout);
-    }
-}
-
-#[tokio::test]
-async fn json_yaml_and_name_outputs_are_what_the_cluster_holds() {
-    let cluster = Cluster::start().await;
-    cluster.add_test("checkout", NS, running());
-    let json_out = cluster.run(&["status", "checkout", "-o", "json"]).await;
-    let printed: LocustTest = serde_json::from_str(&json_out.stdout).unwrap();
+    cluster.add_fixture("running", "checkout", NS);
+    cluster.add_fixture("succeeded", "login", NS);
     let stored: LocustTest = cluster.fake.get(NS, "checkout").unwrap();
+
+    let json_out = cluster.run(&["status", "checkout", "-o", "json"]).await;
+    let printed: Value = serde_json::from_str(&json_out.stdout).unwrap();
+    assert_eq!(printed["apiVersion"], "locust.io/v2");
+    assert_eq!(printed["kind"], "LocustTest");
+    assert_eq!(serde_json::from_value::<LocustTest>(printed).unwrap(), stored);
+
+    let yaml_out = cluster.run(&["status", "checkout", "-o", "yaml"]).await;
+    let printed: LocustTest = serde_yaml::from_str(&yaml_out.stdout).unwrap();
     assert_eq!(printed, stored);
+
     let list: Value = serde_json::from_str(&cluster.run(&["status", "-o", "json"]).await.stdout).unwrap();
+    assert_eq!(list["apiVersion"], "v1");
     assert_eq!(list["kind"], "List");
-    assert_eq!(list["items"][0]["metadata"]["name"], "checkout");
-    let yaml: Value = serde_yaml::from_str(&cluster.run(&["status", "checkout", "-o", "yaml"]).await.stdout).unwrap();
-    assert_eq!(yaml["status"]["phase"], "Running");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["checkout", "login"]);
+
+    let names = cluster.run(&["status", "-o", "name"]).await;
     assert_eq!(
-        cluster.run(&["status", "-o", "name"]).await.stdout.trim(),
-        "locusttest.locust.io/checkout"
+        names.stdout,
+        "locusttest.locust.io/checkout\nlocusttest.locust.io/login\n"
     );
 }
 
 #[tokio::test]
 async fn errors_say_what_to_do() {
     let cluster = Cluster::start().await;
-    cluster.add_test("checkout", NS, running());
+    cluster.add_fixture("running", "checkout", NS);
     let typo = cluster.run(&["status", "chekout"]).await;
     assert_eq!(typo.code, Some(1));
-    assert!(typo.stderr.contains("did you mean: checkout"), "{}", typo.stderr);
+    assert!(
+        typo.stderr
+            .contains("LocustTest \"chekout\" not found in namespace \"load\"")
+            && typo.stderr.contains("did you mean: checkout?"),
+        "{}",
+        typo.stderr
+    );
 
     let empty = cluster.run(&["status", "-n", "nothing-here"]).await;
     assert_eq!(empty.code, Some(0));
-    assert!(
-        empty.stderr.contains("No LocustTests found in namespace nothing-here"),
-        "{}",
-        empty.stderr
-    );
+    assert_eq!(empty.stdout, "");
+    assert_eq!(empty.stderr, "No LocustTests found in namespace nothing-here.\n");
 
     cluster.fake.forbid("GET", "locusttests");
-    let denied = cluster.run(&["status"]).await;
+    let list_denied = cluster.run(&["status"]).await;
+    assert_eq!(list_denied.code, Some(1));
     assert!(
-        denied
+        list_denied
             .stderr
-            .contains("permission denied: you may not list locusttests.locust.io"),
+            .contains("permission denied: you may not list locusttests.locust.io in namespace \"load\""),
         "{}",
-        denied.stderr
+        list_denied.stderr
+    );
+    let get_denied = cluster.run(&["status", "checkout"]).await;
+    assert!(
+        get_denied
+            .stderr
+            .contains("permission denied: you may not get locusttests.locust.io"),
+        "{}",
+        get_denied.stderr
     );
 
     let cluster = Cluster::start().await;
     cluster.fake.remove_group("locust.io");
-    let missing = cluster.run(&["status", "checkout"]).await;
-    assert!(
-        missing.stderr.contains("not installed") && missing.stderr.contains("helm install"),
-        "{}",
-        missing.stderr
-    );
-}
-
-fn pod_labels(test: &str, role: shared::naming::Role) -> BTreeMap<String, String> {
-    shared::naming::pod_labels(test, role, None)
-}
-
-#[tokio::test]
-async fn logs_of_the_master_by_default_workers_with_prefixes_and_tail() {
-    let cluster = Cluster::start().await;
-    cluster.add_test("checkout", NS, running());
-    cluster.fake.add_pod(
-        NS,
-        "checkout-master-abcde",
-        &pod_labels("checkout", shared::naming::Role::Master),
-        json!({}),
-    );
-    cluster.fake.add_pod(
-        NS,
-        "checkout-worker-aaaaa",
-        &pod_labels("checkout", shared::naming::Role::Worker),
-        json!({}),
-    );
-    cluster.fake.add_pod(
-        NS,
-        "checkout-worker-bbbbb",
-        &pod_labels("checkout", shared::naming::Role::Worker),
-        json!({}),
-    );
-    cluster
-        .fake
-        .set_pod_log(NS, "checkout-master-abcde", "master line 1\nmaster line 2\n");
-    cluster.fake.set_pod_log(NS, "checkout-worker-aaaaa", "worker a\n");
-    cluster
-        .fake
-        .set_pod_log(NS, "checkout-worker-bbbbb", "worker b 1\nworker b 2\n");
-
-    let master = cluster.run(&["logs", "checkout"]).await;
-    assert_eq!(master.code, Some(0), "{}", master.stderr);
-    assert_eq!(master.stdout, "master line 1\nmaster line 2\n");
-
-    let workers = cluster.run(&["logs", "checkout", "--workers", "--tail", "1"]).await;
-    let mut lines: Vec<&str> = workers.stdout.lines().collect();
-    lines.sort();
-    assert_eq!(
-        lines,
-        ["[checkout-worker-aaaaa] worker a", "[checkout-worker-bbbbb] worker b 2"]
-    );
-
-    let all = cluster.run(&["logs", "checkout", "--all"]).await;
-    assert_eq!(all.stdout.lines().count(), 5, "{}", all.stdout);
-}
-
-#[tokio::test]
-async fn logs_without_pods_explain_why() {
-    let cluster = Cluster::start().await;
-    cluster.add_test("done", NS, json!({"phase": "Succeeded"}));
-    cluster.add_test("starting", NS, json!({"phase": "Pending"}));
-    let gone = cluster.run(&["logs", "done"]).await;
-    assert_eq!(gone.code, Some(1));
-    assert!(
-        gone.stderr.contains("pods of test done are gone") && gone.stderr.contains("final statistics"),
-        "{}",
-        gone.stderr
-    );
-    let pending = cluster.run(&["logs", "starting"]).await;
-    assert!(
-        pending.stderr.contains("no pods yet for test starting"),
-        "{}",
-        pending.stderr
-    );
-    let typo = cluster.run(&["logs", "don"]).await;
-    assert!(typo.stderr.contains("did you mean: done"), "{}", typo.stderr);
+    for args in [&["status", "checkout"][..], &["status"][..]] {
+        let missing = cluster.run(args).await;
+        assert_eq!(missing.code, Some(1));
+        assert!(
+            missing.stderr.contains("(locusttests.locust.io/v2) is not installed")
+                && missing.stderr.contains("helm install"),
+            "{args:?}: {}",
+            missing.stderr
+        );
+    }
 }
 
 #[tokio::test]
@@ -304,6 +384,7 @@ async fn an_unreachable_cluster_is_named_with_what_to_do() {
         Command::new(env!("CARGO_BIN_EXE_kubectl-locust"))
             .args(["status", "--kubeconfig"])
             .arg(&kubeconfig)
+            .kill_on_drop(true)
             .output(),
     )
     .await
@@ -321,39 +402,76 @@ async fn an_unreachable_cluster_is_named_with_what_to_do() {
     );
 }
 
-#[tokio::test]
-async fn watch_prints_a_row_again_when_a_test_changes() {
-    use tokio::io::AsyncBufReadExt;
-    let cluster = Cluster::start().await;
-    cluster.add_test("checkout", NS, json!({"phase": "Pending"}));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-locust"))
-        .args(["status", "-w", "--kubeconfig"])
-        .arg(&cluster.kubeconfig)
-        .env("NO_COLOR", "1")
-        .env("KUBECTL_LOCUST_POLL_INTERVAL", "100ms")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut next_line = async || {
-        tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+/// Reads the lines a watching child prints, each within 10 s.
+struct Lines(tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>);
+
+impl Lines {
+    async fn next(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(10), self.0.next_line())
             .await
             .expect("a line within 10 s")
             .unwrap()
             .expect("the watch keeps going")
-    };
-    assert!(next_line().await.starts_with("NAME"));
-    assert!(next_line().await.contains("Pending"));
+    }
+
+    /// Lines until one satisfies `done`, at most `limit`.
+    async fn until(&mut self, limit: usize, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut seen = Vec::new();
+        for _ in 0..limit {
+            let line = self.next().await;
+            let stop = done(&line);
+            seen.push(line);
+            if stop {
+                return seen;
+            }
+        }
+        panic!("no such line among {seen:#?}");
+    }
+}
+
+#[tokio::test]
+async fn watching_the_table_prints_the_header_once_then_a_row_per_change() {
+    let cluster = Cluster::start().await;
+    cluster.add_fixture("pending-no-status", "checkout", NS);
+    cluster.add_fixture("running", "login", NS);
+    let mut child = cluster.command(&["status", "-w"]).spawn().unwrap();
+    let mut lines = Lines(tokio::io::BufReader::new(child.stdout.take().unwrap()).lines());
+    assert!(lines.next().await.starts_with("NAME"));
+    assert!(lines.next().await.starts_with("checkout"));
+    assert!(lines.next().await.starts_with("login"));
     cluster.fake.set_status::<LocustTest>(
         NS,
         "checkout",
         json!({"phase": "Running", "expectedWorkers": 4, "connectedWorkers": 4}),
     );
-    let changed = next_line().await;
+    let changed = lines.next().await;
+    let cells: Vec<&str> = changed.split_whitespace().collect();
+    assert_eq!(&cells[..4], ["checkout", "Running", "4", "4"], "{changed}");
+    // Only the test that changed: the next line, if any, is a later change, never the header.
+    cluster
+        .fake
+        .set_status::<LocustTest>(NS, "login", json!({"phase": "Succeeded"}));
+    let next = lines.next().await;
+    assert!(next.starts_with("login") && next.contains("Succeeded"), "{next}");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn watching_one_test_prints_its_view_again_when_it_changes() {
+    let cluster = Cluster::start().await;
+    cluster.add_fixture("pending-no-status", "checkout", NS);
+    let mut child = cluster.command(&["status", "checkout", "--watch"]).spawn().unwrap();
+    let mut lines = Lines(tokio::io::BufReader::new(child.stdout.take().unwrap()).lines());
+    let first = lines.until(40, |l| l.starts_with("Phase:")).await;
+    assert!(first.last().unwrap().ends_with('-'), "{first:#?}");
+    cluster
+        .fake
+        .set_status::<LocustTest>(NS, "checkout", json!({"phase": "Running"}));
+    let second = lines.until(40, |l| l.starts_with("Phase:")).await;
+    assert!(second.last().unwrap().ends_with("Running"), "{second:#?}");
     assert!(
-        changed.starts_with("checkout") && changed.contains("Running"),
-        "{changed}"
+        second.iter().any(|l| l.starts_with("Name:")),
+        "a whole view again: {second:#?}"
     );
     child.kill().await.unwrap();
 }
