@@ -246,6 +246,8 @@ fn join_field(parent: &str, child: &str) -> String {
 
 /// Reports keys the schema does not declare. serde drops them silently, the API server prunes
 /// them, and `kubectl apply` (strict field validation) refuses them, so a typo must not pass.
+/// Also reports fractional numbers in quantity fields: the typed parse accepts them, the API
+/// server's int-or-string schema does not.
 fn unknown_fields(schema: &Value, value: &serde_yaml::Value, path: &str, errors: &mut Vec<FieldError>) {
     if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
         return;
@@ -257,10 +259,9 @@ fn unknown_fields(schema: &Value, value: &serde_yaml::Value, path: &str, errors:
             for (key, child) in map {
                 let key = yaml_key(key);
                 let field = join_field(path, &key);
-                if let Some(child_schema) = properties.and_then(|p| p.get(&key)) {
+                // Map entries are named like fields (`limits.cpu`), as the API server names them.
+                if let Some(child_schema) = properties.and_then(|p| p.get(&key)).or(additional) {
                     unknown_fields(child_schema, child, &field, errors);
-                } else if let Some(child_schema) = additional {
-                    unknown_fields(child_schema, child, &format!("{path}[{key}]"), errors);
                 } else if path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
                     // The root schema leaves these to the API server; they are checked elsewhere.
                 } else if let Some(properties) = properties {
@@ -276,6 +277,16 @@ fn unknown_fields(schema: &Value, value: &serde_yaml::Value, path: &str, errors:
             }
         }
         serde_yaml::Value::Tagged(tagged) => unknown_fields(schema, &tagged.value, path, errors),
+        serde_yaml::Value::Number(number)
+            if schema.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true))
+                && number.as_i64().is_none()
+                && number.as_u64().is_none() =>
+        {
+            errors.push(FieldError::new(
+                path,
+                format!("must be an integer or a string, not the number {number}; quote it: \"{number}\""),
+            ));
+        }
         _ => {}
     }
 }

@@ -395,6 +395,25 @@ fn wrong_types_name_the_field_path() {
 }
 
 #[test]
+fn fractional_quantities_must_be_quoted_as_the_api_server_demands() {
+    // The API server's int-or-string schema refuses `cpu: 0.5`; pods would take it, the CRD not.
+    let resources = "    resources:\n      limits:\n        cpu: {}\n";
+    let with = |cpu: &str| {
+        test_yaml("my-test", "").replace(
+            "    replicas: 3\n",
+            &format!("    replicas: 3\n{}", resources.replace("{}", cpu)),
+        )
+    };
+    parse_rejected(
+        &with("0.5"),
+        "spec.worker.resources.limits.cpu",
+        &["not the number 0.5", "quote it: \"0.5\""],
+    );
+    assert_valid(&with("\"0.5\""));
+    assert_valid(&with("2"));
+}
+
+#[test]
 fn missing_required_fields_are_named() {
     let yaml = test_yaml("my-test", "").replace("    replicas: 3\n", "");
     parse_rejected(&yaml, "spec.worker.replicas", &["required"]);
