@@ -474,28 +474,24 @@ async fn worker_job_recreated(ctx: &Ctx<'_>) -> Result<()> {
         owner.is_some_and(|o| o.uid == test_uid && o.kind == "LocustTest"),
         "the new worker Job is not owned by the test: {owner:?}"
     );
-    let events = eventually("a ResourceDeleted event", ctx.left(), || async {
-        let ran = run(
-            ctx.cluster().kubectl(Some(&ctx.namespace)).args([
-                "get",
-                "events",
-                "--field-selector",
-                "reason=ResourceDeleted",
-                "-o",
-                "name",
-            ]),
-            Duration::from_secs(20),
-        )
-        .await;
-        match ran {
-            Ok(ran) if ran.code == Some(0) && !ran.stdout.trim().is_empty() => Poll::Done(ran.stdout),
-            Ok(ran) => Poll::Pending(ran.output()),
+    // events.k8s.io lists every event of the namespace, whichever API recorded it.
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(ctx.cluster().client.clone(), &ctx.namespace);
+    eventually("a ResourceDeleted event", ctx.left(), || async {
+        match events.list(&Default::default()).await {
+            Ok(list)
+                if list
+                    .items
+                    .iter()
+                    .any(|e| e.reason.as_deref() == Some("ResourceDeleted")) =>
+            {
+                Poll::Done(())
+            }
+            Ok(list) => Poll::Pending(format!("{} events, none ResourceDeleted", list.items.len())),
             Err(error) => Poll::Pending(error.to_string()),
         }
     })
-    .await?;
-    drop(events);
-    Ok(())
+    .await
 }
 
 async fn spec_drifted(ctx: &Ctx<'_>) -> Result<()> {

@@ -1,0 +1,208 @@
+//! The suite's control-plane scenarios run in process: the scenario code as a real cluster runs
+//! it, against the in-memory API server, with the operator's real `reconcile` driven in a loop and
+//! a stand-in for the Job controller (a Job gets `status.active`; a short-running master ends as
+//! Locust would, failed when it targets a closed port). This shows the suite's own
+//! code (object creation through the dynamic API, waits, the containment check of the children,
+//! edits, deletes, events) before it ever meets a cluster; what only a real API server does
+//! (validation, defaults, conversion, garbage collection) stays with `cargo run -p e2e`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser as _;
+use e2e::catalogue::{self, Scenario};
+use e2e::cli::Options;
+use e2e::cluster::Cluster;
+use e2e::docs::{EXAMPLES, Shape};
+use e2e::scenarios::{Ctx, Suite, run_scenario};
+use e2e::setup::Binaries;
+use integration_tests::fake_api::FakeApi;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::jiff::Timestamp;
+use operator::context::{Context, Settings};
+use operator::metrics::Metrics;
+use serde_json::json;
+use shared::api::v2::LocustTest;
+use shared::config::OperatorConfig;
+
+const NS: &str = "lt-e2e-in-process";
+
+/// The fake API server with the operator reconciling every test in [`NS`] every 50 ms.
+struct Harness {
+    fake: FakeApi,
+    pump: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.pump.abort();
+    }
+}
+
+fn harness() -> Harness {
+    let fake = FakeApi::new(Timestamp::now());
+    let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
+    let context = Arc::new(Context::with_clock(
+        fake.client(),
+        OperatorConfig::default(),
+        Settings::default(),
+        metrics,
+        fake.clock(),
+    ));
+    let driven = fake.clone();
+    let pump = tokio::spawn(async move {
+        loop {
+            for name in driven.names::<LocustTest>(NS) {
+                if let Some(test) = driven.get_dynamic::<LocustTest>(NS, &name) {
+                    let _ = operator::reconcile::reconcile(Arc::new(test), context.clone()).await;
+                }
+            }
+            // The Job controller's part: a Job has active pods; a master with a short run
+            // time ends as Locust would, failed when its target is a closed port.
+            for name in driven.names::<Job>(NS) {
+                let Some(job) = driven.get::<Job>(NS, &name) else {
+                    continue;
+                };
+                if job.status.is_none() {
+                    driven.update::<Job>(NS, &name, |job| job["status"] = json!({"active": 1}));
+                    continue;
+                }
+                let args = job
+                    .spec
+                    .and_then(|spec| spec.template.spec)
+                    .and_then(|pod| pod.containers.into_iter().next())
+                    .and_then(|container| container.args)
+                    .unwrap_or_default()
+                    .join(" ");
+                let finished = job.status.as_ref().is_some_and(|status| status.conditions.is_some());
+                if name.ends_with("-master") && args.contains("--run-time 10s") && !finished {
+                    let (kind, counts) = if args.contains("http://127.0.0.1:1") {
+                        ("Failed", json!({"failed": 1}))
+                    } else {
+                        ("Complete", json!({"succeeded": 1}))
+                    };
+                    driven.update::<Job>(NS, &name, |job| {
+                        job["status"] = json!({"conditions": [{"type": kind, "status": "True"}]});
+                        job["status"]
+                            .as_object_mut()
+                            .unwrap()
+                            .extend(counts.as_object().unwrap().clone());
+                    });
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    Harness { fake, pump }
+}
+
+fn suite(fake: &FakeApi) -> Suite {
+    Suite {
+        options: Options::try_parse_from(["e2e"]).unwrap(),
+        cluster: Cluster {
+            client: fake.client(),
+            context: None,
+            server: "in-process".to_string(),
+            version: "1.33".to_string(),
+        },
+        // Not used by the scenarios run here (they call neither the plugin nor a local operator).
+        binaries: Binaries {
+            operator: PathBuf::from("/nonexistent"),
+            plugin: PathBuf::from("/nonexistent"),
+        },
+        operator_account: None,
+        config: OperatorConfig::default(),
+    }
+}
+
+fn scenario(name: &str) -> Scenario {
+    catalogue::all()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+async fn run(name: &str) -> anyhow::Result<()> {
+    let harness = harness();
+    let suite = suite(&harness.fake);
+    let scenario = scenario(name);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx {
+        suite: &suite,
+        scenario: &scenario,
+        namespace: NS.to_string(),
+        dir: dir.path().to_path_buf(),
+        deadline: Instant::now() + Duration::from_secs(20),
+    };
+    suite.cluster.create_namespace(NS).await?;
+    tokio::time::timeout(Duration::from_secs(30), run_scenario(&ctx)).await?
+}
+
+#[tokio::test]
+async fn every_accepted_v2_doc_example_gets_the_children_its_text_promises() {
+    let mut ran = 0;
+    for example in EXAMPLES {
+        // v1 needs the conversion webhook, and the refusals need the API server's schema.
+        if example.shape.is_v1() || matches!(example.shape, Shape::RefusedAsWritten { .. }) {
+            continue;
+        }
+        let name = example.scenario_name();
+        run(&name).await.unwrap_or_else(|error| panic!("{name}: {error:#}"));
+        ran += 1;
+    }
+    assert!(ran >= 15, "only {ran} examples ran");
+}
+
+#[tokio::test]
+async fn editing_a_running_test_is_seen_as_spec_drifted() {
+    run("spec-drifted").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_worker_job_is_seen_recreated() {
+    run("worker-job-recreated").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_test_whose_master_completes_is_seen_succeeded_with_its_times() {
+    run("passing-test").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_test_whose_master_fails_is_seen_failed_with_test_failed() {
+    run("failing-master").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_scenario_fails_with_what_it_last_saw_when_the_operator_never_acts() {
+    // No pump: nothing creates the children, so the wait must give up at the deadline and say so.
+    let fake = FakeApi::new(Timestamp::now());
+    let suite = suite(&fake);
+    let scenario = scenario("spec-drifted");
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx {
+        suite: &suite,
+        scenario: &scenario,
+        namespace: NS.to_string(),
+        dir: dir.path().to_path_buf(),
+        deadline: Instant::now() + Duration::from_secs(3),
+    };
+    let started = Instant::now();
+    let error = run_scenario(&ctx)
+        .await
+        .expect_err("nothing acted, so the scenario fails");
+    let text = format!("{error:#}");
+    assert!(text.contains("timed out after"), "{text}");
+    assert!(
+        text.contains("Service drift-master and Jobs drift-master, drift-worker"),
+        "{text}"
+    );
+    assert!(
+        text.contains("last seen: Service missing, master Job missing, worker Job missing"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
