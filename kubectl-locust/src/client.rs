@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use shared::api::v2::LocustTest;
@@ -73,12 +73,57 @@ impl Cluster {
         // Not `get_opt`: it reads the 404 of a missing CRD as a missing test.
         match self.tests().get(name).await {
             Ok(test) => Ok(test),
-            Err(kube::Error::Api(status))
+            Err(error) => Err(self.get_error(name, error).await),
+        }
+    }
+
+    /// LocustTests as the API server returns them, untyped: what `-o json|yaml` prints, so no
+    /// field is added (serde defaults) or dropped (fields this plugin does not know).
+    fn raw_tests_in(&self, namespace: Option<&str>) -> Api<DynamicObject> {
+        let resource = ApiResource::erase::<LocustTest>(&());
+        match namespace {
+            Some(namespace) => Api::namespaced_with(self.client.clone(), namespace, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        }
+    }
+
+    /// One test exactly as stored (see [`Cluster::raw_tests_in`]).
+    pub async fn get_test_raw(&self, name: &str) -> Result<serde_json::Value, PluginError> {
+        match self.raw_tests_in(Some(&self.namespace)).get(name).await {
+            Ok(test) => serde_json::to_value(test).map_err(|error| PluginError::Other(error.to_string())),
+            Err(error) => Err(self.get_error(name, error).await),
+        }
+    }
+
+    /// Tests exactly as stored, sorted by namespace and name.
+    pub async fn list_tests_raw(&self, all_namespaces: bool) -> Result<Vec<serde_json::Value>, PluginError> {
+        let list = self
+            .raw_tests_in((!all_namespaces).then_some(self.namespace.as_str()))
+            .list(&ListParams::default())
+            .await
+            .map_err(|error| self.translate(error, "list", "locusttests.locust.io", all_namespaces))?;
+        let mut tests = list
+            .items
+            .into_iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| PluginError::Other(error.to_string()))?;
+        let key = |test: &serde_json::Value| {
+            let field = |name: &str| test["metadata"][name].as_str().unwrap_or_default().to_string();
+            (field("namespace"), field("name"))
+        };
+        tests.sort_by_key(key);
+        Ok(tests)
+    }
+
+    async fn get_error(&self, name: &str, error: kube::Error) -> PluginError {
+        match error {
+            kube::Error::Api(status)
                 if status.code == 404 && !status.message.contains("could not find the requested resource") =>
             {
-                Err(self.not_found(name).await)
+                self.not_found(name).await
             }
-            Err(error) => Err(self.translate(error, "get", "locusttests.locust.io", false)),
+            error => self.translate(error, "get", "locusttests.locust.io", false),
         }
     }
 

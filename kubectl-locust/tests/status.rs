@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use integration_tests::fake_api::{FakeApi, HttpServer};
+use integration_tests::fake_api::{FakeApi, HttpServer, ObjectKey};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::jiff::Timestamp;
 use kubectl_locust::output::Palette;
@@ -283,16 +283,25 @@ async fn json_yaml_and_name_print_what_the_cluster_holds() {
     let cluster = Cluster::start().await;
     cluster.add_fixture("running", "checkout", NS);
     cluster.add_fixture("succeeded", "login", NS);
-    let stored: LocustTest = cluster.fake.get(NS, "checkout").unwrap();
+    // Stored as a server without the CRD's defaults would hold it, plus a field from a newer
+    // CRD: -o json|yaml must print exactly that, adding no default and dropping nothing.
+    cluster.fake.update::<LocustTest>(NS, "checkout", |test| {
+        test["spec"]["fromANewerCrd"] = json!({"kept": true});
+    });
+    let stored = cluster
+        .fake
+        .get_value(&ObjectKey::of::<LocustTest>(NS, "checkout"))
+        .unwrap();
+    assert!(stored["spec"].get("imagePullPolicy").is_none());
 
     let json_out = cluster.run(&["status", "checkout", "-o", "json"]).await;
     let printed: Value = serde_json::from_str(&json_out.stdout).unwrap();
     assert_eq!(printed["apiVersion"], "locust.io/v2");
     assert_eq!(printed["kind"], "LocustTest");
-    assert_eq!(serde_json::from_value::<LocustTest>(printed).unwrap(), stored);
+    assert_eq!(printed, stored);
 
     let yaml_out = cluster.run(&["status", "checkout", "-o", "yaml"]).await;
-    let printed: LocustTest = serde_yaml::from_str(&yaml_out.stdout).unwrap();
+    let printed: Value = serde_yaml::from_str(&yaml_out.stdout).unwrap();
     assert_eq!(printed, stored);
 
     let list: Value = serde_json::from_str(&cluster.run(&["status", "-o", "json"]).await.stdout).unwrap();
@@ -305,6 +314,7 @@ async fn json_yaml_and_name_print_what_the_cluster_holds() {
         .map(|i| i["metadata"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["checkout", "login"]);
+    assert_eq!(list["items"][0], stored);
 
     let names = cluster.run(&["status", "-o", "name"]).await;
     assert_eq!(

@@ -11,7 +11,7 @@ use shared::api::v2::LocustTest;
 
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs, exit};
 use crate::client::Cluster;
-use crate::commands::run::objects::{resource_name, to_value};
+use crate::commands::run::objects::resource_name;
 use crate::commands::run::wait::{POLL_INTERVAL_ENV, poll_interval};
 use crate::error::PluginError;
 use crate::output::Palette;
@@ -75,9 +75,12 @@ pub fn machine_output(objects: &[Value], format: OutputFormat, single: bool) -> 
     }))
 }
 
-/// The test as stored, with `apiVersion` and `kind` (the typed client fills them in).
-fn stored(test: &LocustTest) -> Result<Value, PluginError> {
-    to_value(test)
+fn is_machine(format: OutputFormat) -> bool {
+    !matches!(format, OutputFormat::Table | OutputFormat::Wide)
+}
+
+fn resource_version(test: &Value) -> Option<String> {
+    test["metadata"]["resourceVersion"].as_str().map(str::to_string)
 }
 
 /// What makes the detailed view worth printing again: the object, or its events (without their
@@ -106,23 +109,25 @@ async fn one(
     let redraw = args.watch && std::io::stdout().is_terminal();
     let mut last_key: Option<String> = None;
     loop {
-        let test = cluster.get_test(name).await?;
-        let (key, text) = match machine_output(&[stored(&test)?], args.output, true)? {
-            Some(text) => (format!("{:?}", test.metadata.resource_version), text),
-            None => {
-                let events = cluster.recent_events(name, EVENTS).await;
-                // Events only add to the view: without them (RBAC, say), still show the test.
-                let why = match &events {
-                    Ok(_) => String::new(),
-                    Err(error) => error.to_string().lines().next().unwrap_or_default().to_string(),
-                };
-                let rows = match &events {
-                    Ok(rows) => Ok(rows.as_slice()),
-                    Err(_) => Err(why.as_str()),
-                };
-                let text = detail::detail(&test, rows, palette, Timestamp::now());
-                (detail_key(&test, &events), text)
-            }
+        let (key, text) = if is_machine(args.output) {
+            // Exactly what the API server holds: no defaults added, no unknown field dropped.
+            let test = cluster.get_test_raw(name).await?;
+            let text = machine_output(std::slice::from_ref(&test), args.output, true)?.unwrap_or_default();
+            (format!("{:?}", resource_version(&test)), text)
+        } else {
+            let test = cluster.get_test(name).await?;
+            let events = cluster.recent_events(name, EVENTS).await;
+            // Events only add to the view: without them (RBAC, say), still show the test.
+            let why = match &events {
+                Ok(_) => String::new(),
+                Err(error) => error.to_string().lines().next().unwrap_or_default().to_string(),
+            };
+            let rows = match &events {
+                Ok(rows) => Ok(rows.as_slice()),
+                Err(_) => Err(why.as_str()),
+            };
+            let text = detail::detail(&test, rows, palette, Timestamp::now());
+            (detail_key(&test, &events), text)
         };
         if last_key.as_ref() != Some(&key) {
             let separator = match (&last_key, redraw, args.output) {
@@ -173,38 +178,59 @@ async fn many(
     let mut first = true;
     let mut header_printed = false;
     loop {
+        if !human {
+            let tests = cluster.list_tests_raw(all_namespaces).await?;
+            let identity = |t: &Value| {
+                let field = |name: &str| t["metadata"][name].as_str().unwrap_or_default().to_string();
+                (field("namespace"), field("name"))
+            };
+            let text = if args.watch {
+                // A watch prints each changed object by itself, as `kubectl get -w -o json` does.
+                let mut texts = Vec::new();
+                for test in tests
+                    .iter()
+                    .filter(|t| seen.get(&identity(t)) != Some(&resource_version(t)))
+                {
+                    if let Some(text) = machine_output(std::slice::from_ref(test), args.output, true)? {
+                        texts.push(if args.output == OutputFormat::Yaml {
+                            format!("---\n{text}")
+                        } else {
+                            text
+                        });
+                    }
+                }
+                (!texts.is_empty()).then(|| texts.join("\n"))
+            } else {
+                machine_output(&tests, args.output, false)?.filter(|text| !text.is_empty())
+            };
+            if let Some(text) = text
+                && !out.print(&text)?
+            {
+                return Ok(exit::OK);
+            }
+            if !args.watch {
+                return Ok(exit::OK);
+            }
+            seen = tests.iter().map(|t| (identity(t), resource_version(t))).collect();
+            tokio::time::sleep(interval).await;
+            continue;
+        }
         let tests = cluster.list_tests(all_namespaces).await?;
         // Like `kubectl get -w`: everything first, then only what changed.
         let changed: Vec<&LocustTest> = tests
             .iter()
             .filter(|t| seen.get(&identity(t)) != Some(&t.metadata.resource_version))
             .collect();
-        if first && tests.is_empty() && human {
+        if first && tests.is_empty() {
             eprintln!("No LocustTests found in {scope}.");
         }
-        let text = if human {
+        let text = {
             let now = Timestamp::now();
             let owned: Vec<LocustTest> = changed.iter().map(|t| (*t).clone()).collect();
             let lines = table::table_lines(&owned, columns, palette, now);
             let skip = usize::from(header_printed);
             header_printed |= !owned.is_empty();
             (!owned.is_empty()).then(|| lines[skip..].join("\n"))
-        } else if !args.watch {
-            let values = tests.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
-            machine_output(&values, args.output, false)?.filter(|text| !text.is_empty())
-        } else {
-            // A watch prints each changed object by itself, as `kubectl get -w -o json` does.
-            let mut texts = Vec::new();
-            for test in &changed {
-                if let Some(text) = machine_output(&[stored(test)?], args.output, true)? {
-                    texts.push(if args.output == OutputFormat::Yaml {
-                        format!("---\n{text}")
-                    } else {
-                        text
-                    });
-                }
-            }
-            (!texts.is_empty()).then(|| texts.join("\n"))
         };
         if let Some(text) = text
             && !out.print(&text)?
