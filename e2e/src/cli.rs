@@ -34,7 +34,7 @@ pub enum OperatorMode {
 
 const AFTER_HELP: &str = "\
 Runs against the cluster of the current kubeconfig context ($KUBECONFIG, else ~/.kube/config), or
---context. Each scenario gets its own namespace lt-e2e-<scenario>-<random>, deleted afterwards.
+--kubeconfig and --context. Each scenario gets its own namespace lt-e2e-<scenario>-<random>, deleted afterwards.
 
 Examples:
   cargo run -p e2e -- --list
@@ -111,6 +111,10 @@ pub struct Options {
     /// e.g. kwok's `kwok.x-k8s.io/node=fake:NoSchedule`).
     #[arg(long)]
     pub tolerate_taints: bool,
+
+    /// Kubeconfig file to use (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
 
     /// Kubeconfig context to use (default: the current context).
     #[arg(long, value_name = "NAME")]

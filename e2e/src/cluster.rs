@@ -1,8 +1,9 @@
 //! The thin shell to the cluster: reaching it, namespaces, objects as JSON, `kubectl` and other
 //! commands with time limits, and bounded waiting.
 
+use std::ffi::OsString;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,9 @@ use tokio::process::Command;
 #[derive(Clone)]
 pub struct Cluster {
     pub client: Client,
-    /// `--context`, passed on to kubectl, the plugin and a local operator.
+    /// `--kubeconfig`, passed on to kubectl, the plugin, helm and a local operator.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`, passed on likewise.
     pub context: Option<String>,
     /// The API server's URL, for messages.
     pub server: String,
@@ -29,21 +32,24 @@ pub struct Cluster {
 
 /// Reaches the cluster of the kubeconfig (or the in-cluster service account), within `limit`.
 /// `Err` says why not, in words for the skip message.
-pub async fn connect(context: Option<&str>, limit: Duration) -> Result<Cluster, String> {
-    let mut config = match context {
-        Some(name) => {
-            let options = KubeConfigOptions {
-                context: Some(name.to_string()),
-                ..KubeConfigOptions::default()
-            };
-            let kubeconfig = Kubeconfig::read().map_err(|error| format!("no kubeconfig could be read: {error}"))?;
-            Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .map_err(|error| format!("context {name}: {error}"))?
-        }
-        None => Config::infer()
+pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>, limit: Duration) -> Result<Cluster, String> {
+    let mut config = if kubeconfig.is_none() && context.is_none() {
+        Config::infer()
             .await
-            .map_err(|error| format!("no cluster is configured ({error})"))?,
+            .map_err(|error| format!("no cluster is configured ({error})"))?
+    } else {
+        let options = KubeConfigOptions {
+            context: context.map(str::to_string),
+            ..KubeConfigOptions::default()
+        };
+        let file = match kubeconfig {
+            Some(path) => Kubeconfig::read_from(path),
+            None => Kubeconfig::read(),
+        };
+        let file = file.map_err(|error| format!("no kubeconfig could be read: {error}"))?;
+        Config::from_custom_kubeconfig(file, &options)
+            .await
+            .map_err(|error| format!("context {}: {error}", context.unwrap_or("(current)")))?
     };
     config.connect_timeout = Some(limit);
     config.read_timeout = Some(limit);
@@ -55,6 +61,7 @@ pub async fn connect(context: Option<&str>, limit: Duration) -> Result<Cluster, 
         .map_err(|error| format!("{server} did not answer: {error}"))?;
     Ok(Cluster {
         client,
+        kubeconfig: kubeconfig.map(Path::to_path_buf),
         context: context.map(str::to_string),
         server,
         version: format!("{}.{}", version.major, version.minor),
@@ -152,12 +159,23 @@ pub fn locust_tests(version: &str) -> ApiResource {
 }
 
 impl Cluster {
-    /// `kubectl` with `--context` (and `-n`), for this cluster.
+    /// `--kubeconfig PATH --context NAME`, as far as given (kubectl, the plugin and the operator
+    /// take both).
+    pub fn kube_args(&self) -> Vec<OsString> {
+        let mut args = Vec::new();
+        if let Some(path) = &self.kubeconfig {
+            args.extend([OsString::from("--kubeconfig"), path.into()]);
+        }
+        if let Some(context) = &self.context {
+            args.extend([OsString::from("--context"), context.into()]);
+        }
+        args
+    }
+
+    /// `kubectl` for this cluster (and `-n`).
     pub fn kubectl(&self, namespace: Option<&str>) -> Command {
         let mut command = Command::new("kubectl");
-        if let Some(context) = &self.context {
-            command.arg("--context").arg(context);
-        }
+        command.args(self.kube_args());
         if let Some(namespace) = namespace {
             command.arg("-n").arg(namespace);
         }

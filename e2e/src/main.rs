@@ -54,7 +54,8 @@ async fn main() -> ExitCode {
         print!("{}", report::summary(&outcomes));
         return ExitCode::from(report::exit_code(&outcomes));
     }
-    let cluster = match cluster::connect(options.context.as_deref(), REACH_TIMEOUT).await {
+    let cluster = match cluster::connect(options.kubeconfig.as_deref(), options.context.as_deref(), REACH_TIMEOUT).await
+    {
         Ok(cluster) => cluster,
         Err(why) => {
             eprintln!("SKIPPED — no reachable cluster: {why}");

@@ -124,12 +124,10 @@ impl Ctx<'_> {
             .await
     }
 
-    /// `kubectl-locust` with the cluster's context and this namespace.
+    /// `kubectl-locust` for this cluster and namespace.
     fn plugin(&self) -> Command {
         let mut command = Command::new(&self.suite.binaries.plugin);
-        if let Some(context) = &self.cluster().context {
-            command.arg("--context").arg(context);
-        }
+        command.args(self.cluster().kube_args());
         command.args(["-n", &self.namespace]).env("NO_COLOR", "1");
         command
     }

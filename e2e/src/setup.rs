@@ -161,9 +161,7 @@ async fn start_local(options: &Options, cluster: &Cluster, binaries: &Binaries, 
         .stdout(out.try_clone()?)
         .stderr(out)
         .kill_on_drop(true);
-    if let Some(context) = &cluster.context {
-        command.arg("--context").arg(context);
-    }
+    command.args(cluster.kube_args());
     let mut child = command
         .spawn()
         .with_context(|| format!("starting {}", binaries.operator.display()))?;
@@ -194,10 +192,7 @@ async fn start_local(options: &Options, cluster: &Cluster, binaries: &Binaries, 
 async fn install_chart(options: &Options, cluster: &Cluster) -> Result<Operator> {
     let image = options.image.as_deref().context("--operator helm needs --image")?;
     let (repository, tag) = split_image(image).context("--image must be REPOSITORY:TAG")?;
-    let mut helm = Command::new("helm");
-    if let Some(context) = &cluster.context {
-        helm.arg("--kube-context").arg(context);
-    }
+    let mut helm = helm_for(cluster);
     helm.args(["upgrade", "--install", HELM_RELEASE])
         .arg(workspace_root().join("charts/locust-operator"))
         .args([
@@ -236,6 +231,18 @@ async fn install_chart(options: &Options, cluster: &Cluster) -> Result<Operator>
     })
 }
 
+/// `helm` for this cluster (helm names the context flag differently).
+fn helm_for(cluster: &Cluster) -> Command {
+    let mut helm = Command::new("helm");
+    if let Some(path) = &cluster.kubeconfig {
+        helm.arg("--kubeconfig").arg(path);
+    }
+    if let Some(context) = &cluster.context {
+        helm.arg("--kube-context").arg(context);
+    }
+    helm
+}
+
 impl Operator {
     /// The local operator is still running (a scenario that kills it shows up here).
     pub fn check_alive(&mut self) -> Result<()> {
@@ -266,10 +273,7 @@ impl Operator {
             }
             Self::Helm { .. } if keep => Ok(()),
             Self::Helm { namespace } => {
-                let mut helm = Command::new("helm");
-                if let Some(context) = &cluster.context {
-                    helm.arg("--kube-context").arg(context);
-                }
+                let mut helm = helm_for(cluster);
                 helm.args(["uninstall", HELM_RELEASE, "--namespace", &namespace, "--wait"]);
                 run(&mut helm, Duration::from_secs(180))
                     .await?

@@ -21,6 +21,8 @@ use e2e::scenarios::{Ctx, Suite, run_scenario};
 use e2e::setup::Binaries;
 use integration_tests::fake_api::FakeApi;
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::jiff::Timestamp;
 use operator::context::{Context, Settings};
 use operator::metrics::Metrics;
@@ -93,10 +95,64 @@ fn harness() -> Harness {
                     });
                 }
             }
+            collect_garbage(&driven);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
     Harness { fake, pump }
+}
+
+/// The garbage collector's part: what a LocustTest owned goes once the test is gone.
+fn collect_garbage(fake: &FakeApi) {
+    let live: Vec<String> = fake
+        .names::<LocustTest>(NS)
+        .iter()
+        .filter_map(|name| fake.get_dynamic::<LocustTest>(NS, name)?.metadata.uid)
+        .collect();
+    let orphaned = |owners: Option<Vec<OwnerReference>>| {
+        owners.is_some_and(|owners| owners.iter().any(|o| o.kind == "LocustTest" && !live.contains(&o.uid)))
+    };
+    for name in fake.names::<ConfigMap>(NS) {
+        if fake
+            .get_dynamic::<ConfigMap>(NS, &name)
+            .is_some_and(|o| orphaned(o.metadata.owner_references))
+        {
+            fake.delete::<ConfigMap>(NS, &name);
+        }
+    }
+    for name in fake.names::<Job>(NS) {
+        if fake
+            .get_dynamic::<Job>(NS, &name)
+            .is_some_and(|o| orphaned(o.metadata.owner_references))
+        {
+            fake.delete::<Job>(NS, &name);
+        }
+    }
+    for name in fake.names::<Service>(NS) {
+        if fake
+            .get_dynamic::<Service>(NS, &name)
+            .is_some_and(|o| orphaned(o.metadata.owner_references))
+        {
+            fake.delete::<Service>(NS, &name);
+        }
+    }
+}
+
+/// The plugin binary of this workspace, built if a plain `cargo test -p e2e` has not built it.
+fn plugin_binary() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let binary = target.join("debug").join("kubectl-locust");
+    if !binary.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = std::process::Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--quiet", "-p", "kubectl-locust"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p kubectl-locust failed");
+    }
+    binary
 }
 
 fn suite(fake: &FakeApi) -> Suite {
@@ -104,6 +160,7 @@ fn suite(fake: &FakeApi) -> Suite {
         options: Options::try_parse_from(["e2e"]).unwrap(),
         cluster: Cluster {
             client: fake.client(),
+            kubeconfig: None,
             context: None,
             server: "in-process".to_string(),
             version: "1.33".to_string(),
@@ -127,7 +184,24 @@ fn scenario(name: &str) -> Scenario {
 
 async fn run(name: &str) -> anyhow::Result<()> {
     let harness = harness();
-    let suite = suite(&harness.fake);
+    run_with(&harness, suite(&harness.fake), name).await
+}
+
+/// Runs a scenario that calls the plugin: the fake also serves HTTP, with a kubeconfig for it.
+async fn run_with_plugin(name: &str) -> anyhow::Result<()> {
+    let harness = harness();
+    let server = harness.fake.serve_http().await?;
+    let dir = tempfile::tempdir()?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(NS))?;
+    let mut suite = suite(&harness.fake);
+    suite.cluster.kubeconfig = Some(kubeconfig);
+    suite.binaries.plugin = plugin_binary();
+    run_with(&harness, suite, name).await
+}
+
+async fn run_with(harness: &Harness, suite: Suite, name: &str) -> anyhow::Result<()> {
+    let _ = &harness.fake;
     let scenario = scenario(name);
     let dir = tempfile::tempdir().unwrap();
     let ctx = Ctx {
@@ -135,10 +209,10 @@ async fn run(name: &str) -> anyhow::Result<()> {
         scenario: &scenario,
         namespace: NS.to_string(),
         dir: dir.path().to_path_buf(),
-        deadline: Instant::now() + Duration::from_secs(20),
+        deadline: Instant::now() + Duration::from_secs(30),
     };
     suite.cluster.create_namespace(NS).await?;
-    tokio::time::timeout(Duration::from_secs(30), run_scenario(&ctx)).await?
+    tokio::time::timeout(Duration::from_secs(40), run_scenario(&ctx)).await?
 }
 
 #[tokio::test]
@@ -174,6 +248,21 @@ async fn a_test_whose_master_completes_is_seen_succeeded_with_its_times() {
 #[tokio::test]
 async fn a_test_whose_master_fails_is_seen_failed_with_test_failed() {
     run("failing-master").await.unwrap();
+}
+
+#[tokio::test]
+async fn deleting_a_test_is_seen_to_remove_its_children() {
+    run("delete-removes-children").await.unwrap();
+}
+
+#[tokio::test]
+async fn plugin_status_json_is_compared_with_what_the_api_holds() {
+    run_with_plugin("plugin-status-json").await.unwrap();
+}
+
+#[tokio::test]
+async fn plugin_run_wait_timeout_exits_4_and_its_configmap_goes_with_the_test() {
+    run_with_plugin("plugin-run-wait-timeout").await.unwrap();
 }
 
 #[tokio::test]
