@@ -152,7 +152,7 @@ async fn setup_and_run(
     let config = match options.operator {
         // A local operator reads the same environment as this process.
         OperatorMode::Local => OperatorConfig::from_env().context("the operator's environment variables")?,
-        OperatorMode::Helm => OperatorConfig::default(),
+        OperatorMode::Helm => setup::chart_operator_config(&cluster, &options.operator_namespace).await?,
     };
     let suite = Suite {
         options: options.clone(),

@@ -1,14 +1,17 @@
 //! Before the scenarios: the binaries, the CRD and the operator (a local process or the chart);
 //! after them, the operator goes again.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use shared::config::OperatorConfig;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::process::{Child, Command};
 
@@ -229,6 +232,29 @@ async fn install_chart(options: &Options, cluster: &Cluster) -> Result<Operator>
     Ok(Operator::Helm {
         namespace: options.operator_namespace.clone(),
     })
+}
+
+/// The settings the chart gave its operator (the Deployment's plain env values), so the expected
+/// children are built as that operator builds them.
+pub async fn chart_operator_config(cluster: &Cluster, namespace: &str) -> Result<OperatorConfig> {
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), namespace);
+    let selector = format!("app.kubernetes.io/instance={HELM_RELEASE}");
+    let list = deployments.list(&ListParams::default().labels(&selector)).await?;
+    let deployment = list
+        .items
+        .into_iter()
+        .next()
+        .context("the chart's operator Deployment is not there")?;
+    let env: BTreeMap<String, String> = deployment
+        .spec
+        .and_then(|spec| spec.template.spec)
+        .and_then(|pod| pod.containers.into_iter().next())
+        .and_then(|container| container.env)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|var| Some((var.name, var.value?)))
+        .collect();
+    OperatorConfig::from_lookup(|key| env.get(key).cloned()).context("the chart's operator settings")
 }
 
 /// `helm` for this cluster (helm names the context flag differently).
