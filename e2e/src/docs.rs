@@ -156,7 +156,7 @@ spec:
 ";
 
 /// The API reference's v1 example, which v1 fragments are merged into.
-const V1_BASE: &str = include_str!("../../shared/tests/fixtures/docs/api-reference--v1-example.yaml");
+pub const V1_BASE: &str = include_str!("../../shared/tests/fixtures/docs/api-reference--v1-example.yaml");
 
 /// What to create for an example, and what the API server must say about it.
 #[derive(Debug, Clone, PartialEq)]

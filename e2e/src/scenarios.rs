@@ -542,7 +542,7 @@ async fn delete_removes_children(ctx: &Ctx<'_>) -> Result<()> {
 async fn conversion(ctx: &Ctx<'_>) -> Result<()> {
     let cluster = ctx.cluster();
     // v1 in, v2 out (and built into children).
-    let v1: Value = serde_yaml::from_str(docs::EXAMPLES[1].text)?;
+    let v1: Value = serde_yaml::from_str(docs::V1_BASE)?;
     cluster.create_ok(&ctx.namespace, &v1).await?;
     let name = v1["metadata"]["name"].as_str().unwrap_or_default();
     let as_v2 = cluster

@@ -111,6 +111,20 @@ pub async fn wait_for_crd(cluster: &Cluster, limit: Duration) -> Result<CustomRe
     .await
 }
 
+/// Waits until the API server can convert v1 (the operator adds its CA to the CRD after it
+/// starts): a server-side dry run of the API reference's v1 example goes through the webhook.
+async fn wait_for_conversion(cluster: &Cluster, limit: Duration) -> Result<()> {
+    let v1: serde_json::Value = serde_yaml::from_str(crate::docs::V1_BASE)?;
+    eventually("the conversion webhook to answer (a v1 dry run)", limit, || async {
+        match cluster.create("default", &v1, true).await {
+            Ok(Ok(_)) => Poll::Done(()),
+            Ok(Err(error)) => Poll::Pending(error.to_string()),
+            Err(error) => Poll::Fatal(error),
+        }
+    })
+    .await
+}
+
 /// The running operator.
 pub enum Operator {
     Local { child: Child, log: PathBuf },
@@ -225,6 +239,7 @@ async fn install_chart(options: &Options, cluster: &Cluster) -> Result<Operator>
         .context("running helm (is it installed? https://helm.sh/docs/intro/install/)")?;
     ran.success("helm upgrade --install")?;
     wait_for_crd(cluster, options.scaled(Duration::from_secs(60))).await?;
+    wait_for_conversion(cluster, options.scaled(Duration::from_secs(120))).await?;
     eprintln!(
         "operator: chart release {HELM_RELEASE} in namespace {}",
         options.operator_namespace
