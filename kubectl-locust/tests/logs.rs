@@ -3,69 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
-use integration_tests::fake_api::{FakeApi, HttpServer};
-use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 use shared::naming::{Role, pod_labels};
-use tokio::process::Command;
 
-const NS: &str = "load";
+mod common;
 
-struct Cluster {
-    fake: FakeApi,
-    _server: HttpServer,
-    _home: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-struct Finished {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
+use common::{Cluster, NS};
 
 impl Cluster {
-    async fn start() -> Self {
-        let fake = FakeApi::new("2026-11-22T10:00:00Z".parse::<Timestamp>().unwrap());
-        let server = fake.serve_http().await.unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let kubeconfig = home.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, server.kubeconfig(NS)).unwrap();
-        Self {
-            fake,
-            _server: server,
-            _home: home,
-            kubeconfig,
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Finished {
-        let child = Command::new(env!("CARGO_BIN_EXE_kubectl-locust"))
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("the plugin ends within a minute")
-            .unwrap();
-        Finished {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
     fn add_test(&self, name: &str, status: Value) {
         self.fake.insert(json!({
             "apiVersion": "locust.io/v2", "kind": "LocustTest",

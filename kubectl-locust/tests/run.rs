@@ -5,71 +5,31 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use integration_tests::fake_api::{FakeApi, HttpServer};
+use common::{Cluster, Finished, NS, finish, plugin};
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 use shared::api::v2::LocustTest;
-use tokio::process::{Child, Command};
-
-const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-locust");
-const NS: &str = "load";
-/// Longest any plugin run may take before the test fails instead of hanging.
-const CHILD_LIMIT: Duration = Duration::from_secs(60);
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")
 }
 
-struct Finished {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    fn both(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// The plugin, run in the fixtures directory with a HOME of its own and no kubeconfig but what
-/// the arguments give: nothing of the machine's own cluster setup can leak in.
-fn plugin(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(PLUGIN);
+/// The isolated plugin, run in the fixtures directory (arguments name fixture files).
+fn plugin_in_fixtures(home: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut command = plugin(home, args);
+    command.current_dir(fixtures());
     command
-        .args(args)
-        .current_dir(fixtures())
-        .env("HOME", home)
-        .env("KUBECONFIG", home.join("no-such-kubeconfig"))
-        .env("NO_COLOR", "1")
-        .env("KUBECTL_LOCUST_POLL_INTERVAL", "100ms")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
-
-async fn finish(child: Child) -> Finished {
-    let output = tokio::time::timeout(CHILD_LIMIT, child.wait_with_output())
-        .await
-        .expect("the plugin ends within the limit")
-        .expect("the plugin's output is readable");
-    Finished {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 async fn run_offline(args: &[&str]) -> Finished {
     let home = tempfile::tempdir().unwrap();
-    finish(plugin(home.path(), args).spawn().unwrap()).await
+    finish(plugin_in_fixtures(home.path(), args).spawn().unwrap()).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,7 +162,7 @@ async fn dry_run_takes_the_namespace_of_the_kubeconfig_context_without_contactin
          current-context: team\n",
     )
     .unwrap();
-    let mut command = plugin(
+    let mut command = plugin_in_fixtures(
         home.path(),
         &["run", "shop", "--locustfile", "demo.py", "--dry-run", "-o", "json"],
     );
@@ -220,7 +180,7 @@ async fn a_manifest_is_checked_and_printed_and_can_come_from_standard_input() {
     assert_eq!(run.stdout, "locusttest.locust.io/checkout\n");
 
     let home = tempfile::tempdir().unwrap();
-    let mut command = plugin(home.path(), &["run", "renamed", "-f", "-", "--dry-run", "-o", "json"]);
+    let mut command = plugin_in_fixtures(home.path(), &["run", "renamed", "-f", "-", "--dry-run", "-o", "json"]);
     command.stdin(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let manifest = std::fs::read(fixtures().join("valid.yaml")).unwrap();
@@ -283,39 +243,7 @@ async fn flags_that_mean_nothing_together_are_refused_before_anything_happens() 
 // ---------------------------------------------------------------------------------------------
 // Against an API server
 
-/// An in-memory API server on 127.0.0.1 and a kubeconfig (namespace `load`) pointing at it.
-struct Cluster {
-    fake: FakeApi,
-    _server: HttpServer,
-    home: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
 impl Cluster {
-    async fn start() -> Self {
-        let fake = FakeApi::new("2026-11-22T10:00:00Z".parse::<Timestamp>().unwrap());
-        let server = fake.serve_http().await.unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let kubeconfig = home.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, server.kubeconfig(NS)).unwrap();
-        Self {
-            fake,
-            _server: server,
-            home,
-            kubeconfig,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = plugin(self.home.path(), args);
-        command.arg("--kubeconfig").arg(&self.kubeconfig);
-        command
-    }
-
-    async fn run(&self, args: &[&str]) -> Finished {
-        finish(self.command(args).spawn().unwrap()).await
-    }
-
     fn write_summaries(&self) -> Vec<String> {
         self.fake.writes().iter().map(|request| request.summary()).collect()
     }
@@ -366,7 +294,7 @@ const SHOP: &[&str] = &[
 
 #[tokio::test]
 async fn configmaps_come_first_then_the_test_which_then_owns_them() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(0), "{}", run.both());
     assert_eq!(
@@ -420,7 +348,7 @@ async fn configmaps_come_first_then_the_test_which_then_owns_them() {
 
 #[tokio::test]
 async fn a_failed_test_creation_deletes_the_configmaps_it_made() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     cluster.fake.fail_next("POST", "/locusttests", 500);
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
@@ -441,7 +369,7 @@ async fn a_failed_test_creation_deletes_the_configmaps_it_made() {
 
 #[tokio::test]
 async fn forbidden_creation_names_the_verb_the_resource_and_the_namespace_and_leaves_nothing() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     cluster.fake.forbid("POST", "locusttests");
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
@@ -466,7 +394,7 @@ async fn forbidden_creation_names_the_verb_the_resource_and_the_namespace_and_le
 
 #[tokio::test]
 async fn an_existing_test_is_reported_with_how_to_replace_it_and_nothing_is_written() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     cluster.fake.insert(json!({
         "apiVersion": "locust.io/v2", "kind": "LocustTest",
         "metadata": {"name": "shop", "namespace": NS},
@@ -491,7 +419,7 @@ async fn an_existing_test_is_reported_with_how_to_replace_it_and_nothing_is_writ
 
 #[tokio::test]
 async fn a_leftover_configmap_is_named_and_the_ones_already_made_are_removed() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     cluster.fake.insert(json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "shop-lib", "namespace": NS}, "data": {"old.py": ""},
@@ -519,7 +447,7 @@ async fn a_leftover_configmap_is_named_and_the_ones_already_made_are_removed() {
 
 #[tokio::test]
 async fn without_the_crd_the_error_says_how_to_install_the_operator() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     cluster.fake.remove_group("locust.io");
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
@@ -534,7 +462,7 @@ async fn without_the_crd_the_error_says_how_to_install_the_operator() {
 
 #[tokio::test]
 async fn a_configmap_over_1_mib_is_refused_with_the_largest_files_before_any_request() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("test.py"), "from locust import HttpUser\n").unwrap();
     std::fs::write(dir.path().join("products.csv"), "x".repeat(1_100_000)).unwrap();
@@ -575,7 +503,7 @@ fn stats(users: i64, requests: i64, failures: i64, rps: f64) -> Value {
 
 #[tokio::test]
 async fn wait_follows_the_test_to_success_and_prints_a_summary() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     let mut args = SHOP.to_vec();
     args.extend(["--users", "100", "--wait", "--timeout", "50s"]);
     let child = cluster.command(&args).spawn().unwrap();
@@ -620,7 +548,7 @@ async fn wait_follows_the_test_to_success_and_prints_a_summary() {
 
 #[tokio::test]
 async fn wait_on_a_failed_test_exits_3_with_the_reason_and_where_to_look() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     let child = cluster.command(&["run", "-f", "valid.yaml", "--wait"]).spawn().unwrap();
     cluster.created("checkout").await;
     cluster.set_status(
@@ -660,7 +588,7 @@ async fn wait_on_a_failed_test_exits_3_with_the_reason_and_where_to_look() {
 
 #[tokio::test]
 async fn wait_gives_up_at_the_timeout_with_exit_4_and_leaves_the_test_running() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     let started = std::time::Instant::now();
     let run = cluster
         .run(&["run", "shop", "--locustfile", "demo.py", "--wait", "--timeout", "1s"])
@@ -690,7 +618,7 @@ async fn wait_gives_up_at_the_timeout_with_exit_4_and_leaves_the_test_running() 
 
 #[tokio::test]
 async fn a_test_deleted_while_waiting_is_an_error() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     let child = cluster
         .command(&["run", "shop", "--locustfile", "demo.py", "--wait", "--timeout", "50s"])
         .spawn()
@@ -711,7 +639,7 @@ async fn a_test_deleted_while_waiting_is_an_error() {
 
 #[tokio::test]
 async fn ctrl_c_stops_waiting_with_130_and_the_test_keeps_running() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start().await.in_dir(fixtures());
     let child = cluster
         .command(&["run", "shop", "--locustfile", "demo.py", "--wait", "--timeout", "50s"])
         .spawn()

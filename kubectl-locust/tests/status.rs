@@ -3,11 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+mod common;
+
+use std::path::Path;
 use std::time::Duration;
 
-use integration_tests::fake_api::{FakeApi, HttpServer, ObjectKey};
+use common::{Cluster, NS};
+use integration_tests::fake_api::ObjectKey;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::jiff::Timestamp;
 use kubectl_locust::output::Palette;
@@ -118,64 +120,7 @@ fn tables_plain_wide_and_across_namespaces() {
 
 // ---- the binary, against the in-memory API server -------------------------------------------
 
-const NS: &str = "load";
-
-struct Cluster {
-    fake: FakeApi,
-    _server: HttpServer,
-    _home: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-struct Finished {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 impl Cluster {
-    async fn start() -> Self {
-        let fake = FakeApi::new(now());
-        let server = fake.serve_http().await.unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let kubeconfig = home.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, server.kubeconfig(NS)).unwrap();
-        Self {
-            fake,
-            _server: server,
-            _home: home,
-            kubeconfig,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-locust"));
-        command
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .env("NO_COLOR", "1")
-            .env("KUBECTL_LOCUST_POLL_INTERVAL", "100ms")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
-    }
-
-    async fn run(&self, args: &[&str]) -> Finished {
-        let child = self.command(args).spawn().unwrap();
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("the plugin ends within a minute")
-            .unwrap();
-        Finished {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
     /// Stores fixture `name` (its test and events) as test `as_name` in `namespace`.
     fn add_fixture(&self, name: &str, as_name: &str, namespace: &str) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/status/{name}.yaml"));
@@ -203,7 +148,7 @@ impl Cluster {
 
 #[tokio::test]
 async fn the_table_lists_the_namespaces_tests_and_wide_and_all_namespaces_add_columns() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start_at(now()).await;
     cluster.add_fixture("running", "checkout", NS);
     cluster.add_fixture("failed-image-pull", "login", NS);
     cluster.add_fixture("pending-no-status", "elsewhere", "other");
@@ -246,7 +191,7 @@ async fn the_table_lists_the_namespaces_tests_and_wide_and_all_namespaces_add_co
 
 #[tokio::test]
 async fn the_detail_view_shows_the_test_its_events_and_next_steps() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start_at(now()).await;
     cluster.add_fixture("failed-image-pull", "login", NS);
     let done = cluster.run(&["status", "login"]).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
@@ -280,7 +225,7 @@ async fn the_detail_view_shows_the_test_its_events_and_next_steps() {
 
 #[tokio::test]
 async fn json_yaml_and_name_print_what_the_cluster_holds() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start_at(now()).await;
     cluster.add_fixture("running", "checkout", NS);
     cluster.add_fixture("succeeded", "login", NS);
     // Stored as a server without the CRD's defaults would hold it, plus a field from a newer
@@ -325,7 +270,7 @@ async fn json_yaml_and_name_print_what_the_cluster_holds() {
 
 #[tokio::test]
 async fn errors_say_what_to_do() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start_at(now()).await;
     cluster.add_fixture("running", "checkout", NS);
     let typo = cluster.run(&["status", "chekout"]).await;
     assert_eq!(typo.code, Some(1));
@@ -361,7 +306,7 @@ async fn errors_say_what_to_do() {
         get_denied.stderr
     );
 
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start_at(now()).await;
     cluster.fake.remove_group("locust.io");
     for args in [&["status", "checkout"][..], &["status"][..]] {
         let missing = cluster.run(args).await;
@@ -441,7 +386,7 @@ impl Lines {
 
 #[tokio::test]
 async fn watching_the_table_prints_the_header_once_then_a_row_per_change() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start_at(now()).await;
     cluster.add_fixture("pending-no-status", "checkout", NS);
     cluster.add_fixture("running", "login", NS);
     let mut child = cluster.command(&["status", "-w"]).spawn().unwrap();
@@ -468,7 +413,7 @@ async fn watching_the_table_prints_the_header_once_then_a_row_per_change() {
 
 #[tokio::test]
 async fn watching_one_test_prints_its_view_again_when_it_changes() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::start_at(now()).await;
     cluster.add_fixture("pending-no-status", "checkout", NS);
     let mut child = cluster.command(&["status", "checkout", "--watch"]).spawn().unwrap();
     let mut lines = Lines(tokio::io::BufReader::new(child.stdout.take().unwrap()).lines());
