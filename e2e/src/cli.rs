@@ -16,7 +16,7 @@ pub mod exit {
     /// Nothing was tested: no reachable cluster, or every selected scenario was skipped
     /// (automake's "skipped" code, so CI never reads it as success).
     pub const SKIPPED: u8 = 77;
-    /// Interrupted (Ctrl-C); namespaces made so far were deleted.
+    /// Interrupted (Ctrl-C); the run's namespaces are deleted on the way out.
     pub const INTERRUPTED: u8 = 130;
 }
 

@@ -28,7 +28,13 @@ pub struct Cluster {
     pub server: String,
     /// `major.minor` of the API server.
     pub version: String,
+    /// This run's id, a label on every namespace it makes (so an interrupted run can remove its
+    /// own and no one else's).
+    pub run: String,
 }
+
+/// The label on the suite's namespaces that names the run.
+pub const RUN_LABEL: &str = "locust.io/e2e-run";
 
 /// Reaches the cluster of the kubeconfig (or the in-cluster service account), within `limit`.
 /// `Err` says why not, in words for the skip message.
@@ -65,6 +71,7 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>, limit: Du
         context: context.map(str::to_string),
         server,
         version: format!("{}.{}", version.major, version.minor),
+        run: random_suffix(),
     })
 }
 
@@ -321,7 +328,7 @@ impl Cluster {
     pub async fn create_namespace(&self, name: &str) -> Result<()> {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         let object: Namespace = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": name, "labels": {"app.kubernetes.io/created-by": "locust-e2e"}}
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/created-by": "locust-e2e", RUN_LABEL: self.run}}
         }))?;
         namespaces
             .create(&PostParams::default(), &object)
@@ -338,6 +345,18 @@ impl Cluster {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
             Err(error) => Err(error).with_context(|| format!("deleting namespace {name}")),
         }
+    }
+
+    /// Deletes every namespace this run made (after an interrupt); how many.
+    pub async fn delete_run_namespaces(&self) -> Result<usize> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let selector = format!("{RUN_LABEL}={}", self.run);
+        let list = namespaces.list(&ListParams::default().labels(&selector)).await?;
+        for namespace in &list.items {
+            self.delete_namespace(namespace.metadata.name.as_deref().unwrap_or_default())
+                .await?;
+        }
+        Ok(list.items.len())
     }
 
     /// A kubeconfig for this cluster whose current namespace is `namespace`, written to `path`, so

@@ -67,9 +67,22 @@ async fn main() -> ExitCode {
     };
     println!("cluster: {} (Kubernetes {})", cluster.server, cluster.version);
     let code = tokio::select! {
-        code = suite(options, cluster, scenarios) => code,
+        code = suite(options.clone(), cluster.clone(), scenarios) => code,
         _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: namespaces lt-e2e-* of this run may be left; `kubectl delete ns -l app.kubernetes.io/created-by=locust-e2e` removes them");
+            // Dropping the suite stopped a local operator (kill on drop); the namespaces go here.
+            eprintln!("interrupted: deleting this run's namespaces");
+            let cleanup = tokio::time::timeout(Duration::from_secs(20), cluster.delete_run_namespaces()).await;
+            match cleanup {
+                Ok(Ok(count)) => eprintln!("deleted {count} namespace(s)"),
+                _ => eprintln!(
+                    "could not delete them all: `kubectl delete ns -l {}={}` removes them",
+                    cluster::RUN_LABEL,
+                    cluster.run
+                ),
+            }
+            if options.operator == OperatorMode::Helm && !options.keep_operator {
+                eprintln!("the chart release {} stays installed: `helm uninstall {} -n {}`", setup::HELM_RELEASE, setup::HELM_RELEASE, options.operator_namespace);
+            }
             exit::INTERRUPTED
         }
     };

@@ -164,6 +164,7 @@ fn suite(fake: &FakeApi) -> Suite {
             context: None,
             server: "in-process".to_string(),
             version: "1.33".to_string(),
+            run: "in-process".to_string(),
         },
         // Not used by the scenarios run here (they call neither the plugin nor a local operator).
         binaries: Binaries {
@@ -294,4 +295,26 @@ async fn a_scenario_fails_with_what_it_last_saw_when_the_operator_never_acts() {
         "{text}"
     );
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_interrupted_run_deletes_its_own_namespaces_and_no_one_elses() {
+    let fake = FakeApi::new(Timestamp::now());
+    let mine = suite(&fake).cluster;
+    let mut theirs = mine.clone();
+    theirs.run = "another-run".to_string();
+    mine.create_namespace("lt-e2e-mine-1").await.unwrap();
+    mine.create_namespace("lt-e2e-mine-2").await.unwrap();
+    theirs.create_namespace("lt-e2e-theirs").await.unwrap();
+    assert_eq!(mine.delete_run_namespaces().await.unwrap(), 2);
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(fake.client());
+    let left: Vec<String> = namespaces
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|namespace| namespace.metadata.name)
+        .collect();
+    assert_eq!(left, ["lt-e2e-theirs"]);
 }
