@@ -388,7 +388,7 @@ async fn finished_test(ctx: &Ctx<'_>, target: Target) -> Result<()> {
 async fn image_pull_error(ctx: &Ctx<'_>) -> Result<()> {
     let mut plan = ctx.plan("bad-image");
     plan.image = "registry.invalid/locust-e2e/no-such-image:0.0.0".to_string();
-    let created = ctx.create_test(&plan).await?;
+    ctx.create_test(&plan).await?;
     let born = Instant::now();
     let grace = ctx.options().grace_period;
     let test = ctx
@@ -405,7 +405,6 @@ async fn image_pull_error(ctx: &Ctx<'_>) -> Result<()> {
         message.contains(&plan.image),
         "the message does not name the image: {message}"
     );
-    drop(created);
     ctx.wait_phase(&plan.name, "Failed").await.map(|_| ())
 }
 
