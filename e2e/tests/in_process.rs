@@ -185,7 +185,7 @@ fn scenario(name: &str) -> Scenario {
 
 async fn run(name: &str) -> anyhow::Result<()> {
     let harness = harness();
-    run_with(&harness, suite(&harness.fake), name).await
+    run_within(&suite(&harness.fake), name, Duration::from_secs(30)).await
 }
 
 /// Runs a scenario that calls the plugin: the fake also serves HTTP, with a kubeconfig for it.
@@ -198,22 +198,22 @@ async fn run_with_plugin(name: &str) -> anyhow::Result<()> {
     let mut suite = suite(&harness.fake);
     suite.cluster.kubeconfig = Some(kubeconfig);
     suite.binaries.plugin = plugin_binary();
-    run_with(&harness, suite, name).await
+    run_within(&suite, name, Duration::from_secs(30)).await
 }
 
-async fn run_with(harness: &Harness, suite: Suite, name: &str) -> anyhow::Result<()> {
-    let _ = &harness.fake;
+/// Runs scenario `name` in [`NS`] with `within` as its time limit.
+async fn run_within(suite: &Suite, name: &str, within: Duration) -> anyhow::Result<()> {
     let scenario = scenario(name);
     let dir = tempfile::tempdir().unwrap();
     let ctx = Ctx {
-        suite: &suite,
+        suite,
         scenario: &scenario,
         namespace: NS.to_string(),
         dir: dir.path().to_path_buf(),
-        deadline: Instant::now() + Duration::from_secs(30),
+        deadline: Instant::now() + within,
     };
     suite.cluster.create_namespace(NS).await?;
-    tokio::time::timeout(Duration::from_secs(40), run_scenario(&ctx)).await?
+    tokio::time::timeout(within + Duration::from_secs(10), run_scenario(&ctx)).await?
 }
 
 #[tokio::test]
@@ -271,17 +271,8 @@ async fn a_scenario_fails_with_what_it_last_saw_when_the_operator_never_acts() {
     // No pump: nothing creates the children, so the wait must give up at the deadline and say so.
     let fake = FakeApi::new(Timestamp::now());
     let suite = suite(&fake);
-    let scenario = scenario("spec-drifted");
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = Ctx {
-        suite: &suite,
-        scenario: &scenario,
-        namespace: NS.to_string(),
-        dir: dir.path().to_path_buf(),
-        deadline: Instant::now() + Duration::from_secs(3),
-    };
     let started = Instant::now();
-    let error = run_scenario(&ctx)
+    let error = run_within(&suite, "spec-drifted", Duration::from_secs(3))
         .await
         .expect_err("nothing acted, so the scenario fails");
     let text = format!("{error:#}");
