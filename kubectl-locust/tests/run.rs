@@ -208,36 +208,25 @@ async fn an_invalid_manifest_names_the_field_and_shows_the_right_form() {
         "nothing printed as if it were fine: {}",
         run.both()
     );
-    assert!(
-        run.stderr.contains("extra-env-list.yaml is not a valid LocustTest"),
-        "{}",
-        run.both()
-    );
-    assert!(
-        run.stderr.contains("spec.observability.openTelemetry.extraEnvVars"),
-        "{}",
-        run.both()
-    );
-    assert!(run.stderr.contains("must be a map"), "{}", run.both());
+    run.assert_stderr_has("extra-env-list.yaml is not a valid LocustTest");
+    run.assert_stderr_has("spec.observability.openTelemetry.extraEnvVars");
+    run.assert_stderr_has("must be a map");
 
     let run = run_offline(&["run", "-f", "name-too-long.yaml", "--dry-run"]).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
-    assert!(run.stderr.contains("metadata.name"), "{}", run.both());
-    assert!(run.stderr.contains("56"), "{}", run.both());
+    run.assert_stderr_has("metadata.name");
+    run.assert_stderr_has("56");
 }
 
 #[tokio::test]
 async fn flags_that_mean_nothing_together_are_refused_before_anything_happens() {
     let run = run_offline(&["run", "shop", "--locustfile", "demo.py", "--dry-run", "--wait"]).await;
     assert_eq!(run.code, Some(2), "{}", run.both());
-    assert!(
-        run.stderr.contains("--wait") && run.stderr.contains("--dry-run"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("--wait");
+    run.assert_stderr_has("--dry-run");
     let run = run_offline(&["run", "shop", "--locustfile", "demo.py", "--dry-run", "-o", "wide"]).await;
     assert_eq!(run.code, Some(2), "{}", run.both());
-    assert!(run.stderr.contains("-o yaml, -o json or -o name"), "{}", run.both());
+    run.assert_stderr_has("-o yaml, -o json or -o name");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,16 +290,8 @@ async fn configmaps_come_first_then_the_test_which_then_owns_them() {
         run.stdout,
         "configmap/shop-files created\nconfigmap/shop-lib created\nlocusttest.locust.io/shop created\n"
     );
-    assert!(
-        run.stderr.contains("kubectl locust status shop -n load"),
-        "{}",
-        run.both()
-    );
-    assert!(
-        run.stderr.contains("kubectl locust logs shop -n load"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("kubectl locust status shop -n load");
+    run.assert_stderr_has("kubectl locust logs shop -n load");
 
     assert_eq!(
         cluster.write_summaries(),
@@ -352,7 +333,7 @@ async fn a_failed_test_creation_deletes_the_configmaps_it_made() {
     cluster.fake.fail_next("POST", "/locusttests", 500);
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
-    assert!(run.stderr.contains("create locusttests.locust.io"), "{}", run.both());
+    run.assert_stderr_has("create locusttests.locust.io");
     assert!(
         cluster.fake.names::<ConfigMap>(NS).is_empty(),
         "{:?}",
@@ -373,18 +354,8 @@ async fn forbidden_creation_names_the_verb_the_resource_and_the_namespace_and_le
     cluster.fake.forbid("POST", "locusttests");
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
-    assert!(
-        run.stderr
-            .contains("you may not create locusttests.locust.io in namespace \"load\""),
-        "{}",
-        run.both()
-    );
-    assert!(
-        run.stderr
-            .contains("kubectl auth can-i create locusttests.locust.io -n load"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("you may not create locusttests.locust.io in namespace \"load\"");
+    run.assert_stderr_has("kubectl auth can-i create locusttests.locust.io -n load");
     assert!(
         cluster.fake.names::<ConfigMap>(NS).is_empty(),
         "{:?}",
@@ -403,17 +374,8 @@ async fn an_existing_test_is_reported_with_how_to_replace_it_and_nothing_is_writ
     }));
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
-    assert!(
-        run.stderr
-            .contains("LocustTest \"shop\" already exists in namespace \"load\""),
-        "{}",
-        run.both()
-    );
-    assert!(
-        run.stderr.contains("kubectl delete lotest shop -n load"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("LocustTest \"shop\" already exists in namespace \"load\"");
+    run.assert_stderr_has("kubectl delete lotest shop -n load");
     assert!(cluster.fake.writes().is_empty(), "{:?}", cluster.write_summaries());
 }
 
@@ -426,17 +388,8 @@ async fn a_leftover_configmap_is_named_and_the_ones_already_made_are_removed() {
     }));
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
-    assert!(
-        run.stderr
-            .contains("ConfigMap \"shop-lib\" already exists in namespace \"load\""),
-        "{}",
-        run.both()
-    );
-    assert!(
-        run.stderr.contains("kubectl delete configmap shop-lib -n load"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("ConfigMap \"shop-lib\" already exists in namespace \"load\"");
+    run.assert_stderr_has("kubectl delete configmap shop-lib -n load");
     assert_eq!(
         cluster.fake.names::<ConfigMap>(NS),
         ["shop-lib"],
@@ -451,12 +404,8 @@ async fn without_the_crd_the_error_says_how_to_install_the_operator() {
     cluster.fake.remove_group("locust.io");
     let run = cluster.run(SHOP).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
-    assert!(
-        run.stderr.contains("is not installed in this cluster"),
-        "{}",
-        run.both()
-    );
-    assert!(run.stderr.contains("helm install locust-operator"), "{}", run.both());
+    run.assert_stderr_has("is not installed in this cluster");
+    run.assert_stderr_has("helm install locust-operator");
     assert!(cluster.fake.writes().is_empty(), "{:?}", cluster.write_summaries());
 }
 
@@ -479,9 +428,9 @@ async fn a_configmap_over_1_mib_is_refused_with_the_largest_files_before_any_req
         ])
         .await;
     assert_eq!(run.code, Some(2), "{}", run.both());
-    assert!(run.stderr.contains("1 MiB"), "{}", run.both());
-    assert!(run.stderr.contains("products.csv (1100000 bytes)"), "{}", run.both());
-    assert!(run.stderr.contains("custom image"), "{}", run.both());
+    run.assert_stderr_has("1 MiB");
+    run.assert_stderr_has("products.csv (1100000 bytes)");
+    run.assert_stderr_has("custom image");
     assert!(cluster.fake.writes().is_empty(), "{:?}", cluster.write_summaries());
 }
 
@@ -526,12 +475,7 @@ async fn wait_follows_the_test_to_success_and_prints_a_summary() {
     let run = finish(child).await;
     assert_eq!(run.code, Some(0), "{}", run.both());
     // The progress line, printed once per change on a non-terminal.
-    assert!(
-        run.stderr
-            .contains("shop  Running  workers 2/2  users 100  rps 123.4  failures 5 (0.10%)"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("shop  Running  workers 2/2  users 100  rps 123.4  failures 5 (0.10%)");
     assert_eq!(
         run.stderr.matches("shop  Running").count(),
         1,
@@ -566,24 +510,15 @@ async fn wait_on_a_failed_test_exits_3_with_the_reason_and_where_to_look() {
     );
     let run = finish(child).await;
     assert_eq!(run.code, Some(3), "{}", run.both());
-    assert!(run.stdout.contains("Test checkout Failed"), "{}", run.both());
-    assert!(
-        run.stdout
-            .contains("TestCompleted TestFailed: the master exited with code 1"),
-        "{}",
-        run.both()
-    );
-    assert!(run.stdout.contains("PodsHealthy CrashLoopBackOff"), "{}", run.both());
+    run.assert_stdout_has("Test checkout Failed");
+    run.assert_stdout_has("TestCompleted TestFailed: the master exited with code 1");
+    run.assert_stdout_has("PodsHealthy CrashLoopBackOff");
     assert!(
         !run.stdout.contains("ResourcesCreated"),
         "an OK condition is not a reason: {}",
         run.both()
     );
-    assert!(
-        run.stdout.contains("kubectl locust logs checkout -n load"),
-        "{}",
-        run.both()
-    );
+    run.assert_stdout_has("kubectl locust logs checkout -n load");
 }
 
 #[tokio::test]
@@ -599,17 +534,8 @@ async fn wait_gives_up_at_the_timeout_with_exit_4_and_leaves_the_test_running() 
         "took {:?}",
         started.elapsed()
     );
-    assert!(
-        run.stderr
-            .contains("timed out after 1s; the test keeps running in the cluster"),
-        "{}",
-        run.both()
-    );
-    assert!(
-        run.stderr.contains("kubectl delete lotest shop -n load"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("timed out after 1s; the test keeps running in the cluster");
+    run.assert_stderr_has("kubectl delete lotest shop -n load");
     assert!(
         cluster.fake.get::<LocustTest>(NS, "shop").is_some(),
         "the test is not deleted"
@@ -629,12 +555,7 @@ async fn a_test_deleted_while_waiting_is_an_error() {
     assert!(cluster.fake.delete::<LocustTest>(NS, "shop"));
     let run = finish(child).await;
     assert_eq!(run.code, Some(1), "{}", run.both());
-    assert!(
-        run.stderr
-            .contains("LocustTest \"shop\" was deleted from namespace \"load\" while waiting"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("LocustTest \"shop\" was deleted from namespace \"load\" while waiting");
 }
 
 #[tokio::test]
@@ -660,10 +581,6 @@ async fn ctrl_c_stops_waiting_with_130_and_the_test_keeps_running() {
     assert!(kill.success());
     let run = finish(child).await;
     assert_eq!(run.code, Some(130), "{}", run.both());
-    assert!(
-        run.stderr.contains("stopped waiting; the test keeps running"),
-        "{}",
-        run.both()
-    );
+    run.assert_stderr_has("stopped waiting; the test keeps running");
     assert!(cluster.fake.get::<LocustTest>(NS, "shop").is_some());
 }

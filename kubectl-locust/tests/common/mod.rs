@@ -29,6 +29,18 @@ impl Finished {
     pub fn both(&self) -> String {
         format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
     }
+
+    /// Fails, showing both streams, unless standard error contains `needle`.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: impl AsRef<str>) {
+        assert!(self.stderr.contains(needle.as_ref()), "{}", self.both());
+    }
+
+    /// Fails, showing both streams, unless standard output contains `needle`.
+    #[track_caller]
+    pub fn assert_stdout_has(&self, needle: impl AsRef<str>) {
+        assert!(self.stdout.contains(needle.as_ref()), "{}", self.both());
+    }
 }
 
 /// The plugin with a HOME of its own and no kubeconfig but what the arguments give: nothing of
