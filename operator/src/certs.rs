@@ -18,7 +18,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 /// Common name of the self-made CA.
 pub const CA_COMMON_NAME: &str = "locust-operator-ca";
 /// How long the self-made CA and serving certificate are valid. A new pair is made at every
-/// start, so this only has to outlive one operator process.
+/// start and again after [`renewal_delay`] of this, so an operator that runs for years keeps a
+/// valid certificate.
 pub const SELF_SIGNED_VALIDITY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// How far `notBefore` is set back, so a node whose clock is a little ahead of the API server's
 /// does not hand out a certificate that is not valid yet.
@@ -88,18 +89,44 @@ pub enum CertError {
     Tls(#[from] rustls::Error),
 }
 
+/// How long after it was made a self-made certificate is replaced: after two thirds of its
+/// validity (cert-manager's default), which leaves a third of it for retries when the
+/// replacement cannot be installed.
+pub fn renewal_delay(validity: Duration) -> Duration {
+    validity / 3 * 2
+}
+
+/// The names the API server may dial for the webhook Service `service` in `namespace`:
+/// `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local`.
+pub fn service_dns_names(service: &str, namespace: &str) -> Vec<String> {
+    vec![
+        service.to_string(),
+        format!("{service}.{namespace}"),
+        format!("{service}.{namespace}.svc"),
+        format!("{service}.{namespace}.svc.cluster.local"),
+    ]
+}
+
 /// Makes a CA (CN [`CA_COMMON_NAME`]) and a serving certificate it signs for `dns_names`, valid
 /// from shortly before `now` for [`SELF_SIGNED_VALIDITY`]. A name that parses as an IP address
-/// becomes an IP SAN (tests use `127.0.0.1`). The caller passes the Service names the API server
-/// dials: `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local`.
+/// becomes an IP SAN (tests use `127.0.0.1`). The caller passes [`service_dns_names`].
 pub fn self_signed(dns_names: &[String], now: Timestamp) -> Result<ServingCert, CertError> {
+    self_signed_valid_for(dns_names, now, SELF_SIGNED_VALIDITY)
+}
+
+/// Like [`self_signed`], valid for `validity` instead (tests renew in seconds, not months).
+pub fn self_signed_valid_for(
+    dns_names: &[String],
+    now: Timestamp,
+    validity: Duration,
+) -> Result<ServingCert, CertError> {
     if dns_names.is_empty() {
         return Err(CertError::NoNames);
     }
     let since_epoch = u64::try_from(now.as_second()).map_err(|_| CertError::ClockBeforeEpoch(now))?;
     // rcgen takes `time` dates; building them from the epoch avoids a direct `time` dependency.
     let not_before = date_time_ymd(1970, 1, 1) + Duration::from_secs(since_epoch) - CLOCK_SKEW_ALLOWANCE;
-    let not_after = not_before + CLOCK_SKEW_ALLOWANCE + SELF_SIGNED_VALIDITY;
+    let not_after = not_before + CLOCK_SKEW_ALLOWANCE + validity;
 
     let mut ca_params = CertificateParams::default();
     ca_params.distinguished_name.push(DnType::CommonName, CA_COMMON_NAME);
@@ -183,6 +210,19 @@ pub fn rustls_config(cert_pem: &str, key_pem: &str) -> Result<RustlsConfig, Cert
         "the webhook key",
     )?;
     Ok(RustlsConfig::from_config(Arc::new(config)))
+}
+
+/// Serves `cert_pem` and `key_pem` on `tls` from the next handshake on; connections already open
+/// keep the pair they started with.
+pub fn reload(tls: &RustlsConfig, cert_pem: &str, key_pem: &str) -> Result<(), CertError> {
+    let config = server_config(
+        cert_pem.as_bytes(),
+        "the webhook certificate",
+        key_pem.as_bytes(),
+        "the webhook key",
+    )?;
+    tls.reload_from_config(Arc::new(config));
+    Ok(())
 }
 
 /// Checks the mounted files every `every` and, when either changed, serves the new pair from then

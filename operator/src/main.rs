@@ -103,44 +103,38 @@ async fn start_webhook(
     namespace: &str,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let mounted = args
-        .webhook_cert_path
-        .as_ref()
-        .map(|dir| (dir.join("tls.crt"), dir.join("tls.key")));
-    let (cert_pem, key_pem) = match &mounted {
-        // cert-manager may still be issuing the certificate when the pod starts.
-        Some((cert, key)) => certs::wait_for_mounted(cert, key, Some(CERT_WAIT)).await?,
+    let tls = match &args.webhook_cert_path {
+        Some(dir) => {
+            let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+            // cert-manager may still be issuing the certificate when the pod starts.
+            let (cert_pem, key_pem) = certs::wait_for_mounted(&cert, &key, Some(CERT_WAIT)).await?;
+            let tls = certs::rustls_config(&cert_pem, &key_pem).context("invalid webhook certificate")?;
+            // Renewed certificates are served without a restart.
+            tokio::spawn(certs::reload_mounted_on_change(
+                tls.clone(),
+                cert,
+                key,
+                (cert_pem, key_pem),
+                CERT_RELOAD,
+            ));
+            tls
+        }
         None => {
-            let service = &args.webhook_service_name;
-            let dns_names = vec![
-                service.clone(),
-                format!("{service}.{namespace}"),
-                format!("{service}.{namespace}.svc"),
-                format!("{service}.{namespace}.svc.cluster.local"),
-            ];
-            let serving = certs::self_signed(&dns_names, k8s_openapi::jiff::Timestamp::now())?;
-            webhook::install_ca_bundle(
-                client.clone(),
-                &serving.ca_pem,
-                namespace,
-                service,
-                args.webhook_service_port,
-            )
-            .await?;
-            (serving.cert_pem, serving.key_pem)
+            let self_managed = webhook::SelfManagedCert {
+                client: client.clone(),
+                dns_names: certs::service_dns_names(&args.webhook_service_name, namespace),
+                service_namespace: namespace.to_string(),
+                service_name: args.webhook_service_name.clone(),
+                port: args.webhook_service_port,
+                validity: certs::SELF_SIGNED_VALIDITY,
+            };
+            let serving = self_managed.issue().await?;
+            let tls =
+                certs::rustls_config(&serving.cert_pem, &serving.key_pem).context("invalid webhook certificate")?;
+            tokio::spawn(self_managed.renew_forever(tls.clone(), webhook::RENEWAL_RETRY));
+            tls
         }
     };
-    let tls = certs::rustls_config(&cert_pem, &key_pem).context("invalid webhook certificate")?;
-    if let Some((cert, key)) = mounted {
-        // Renewed certificates are served without a restart.
-        tokio::spawn(certs::reload_mounted_on_change(
-            tls.clone(),
-            cert,
-            key,
-            (cert_pem, key_pem),
-            CERT_RELOAD,
-        ));
-    }
     let addr = args.webhook_bind_address;
     tokio::spawn(async move {
         if let Err(error) = webhook::serve(addr, tls, wait_for(stop)).await {

@@ -20,6 +20,7 @@ use kube::api::{Api, Patch, PatchParams};
 use shared::constants::CRD_NAME;
 use shared::crd::{CONVERSION_WEBHOOK_PATH, CaBundleError, conversion_webhook_patch, merge_ca_bundle};
 
+use crate::certs::{self, ServingCert};
 use crate::context::FIELD_MANAGER;
 
 /// Largest `ConversionReview` accepted. The API server converts a whole list in one review, so a
@@ -30,6 +31,9 @@ pub const MAX_REVIEW_BYTES: usize = 8 * 1024 * 1024;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How many times [`install_ca_bundle`] re-reads the CRD after a conflicting write.
 const INSTALL_ATTEMPTS: u32 = 5;
+/// How long to wait before trying again when a renewed certificate could not be installed. The
+/// served certificate still has a third of its validity left (see [`certs::renewal_delay`]).
+pub const RENEWAL_RETRY: Duration = Duration::from_secs(60);
 
 /// The webhook's routes: `POST /convert` only.
 pub fn router() -> Router {
@@ -245,5 +249,74 @@ fn api_error(action: &'static str, error: kube::Error) -> InstallError {
             message: status.message,
         },
         source => InstallError::Kube { action, source },
+    }
+}
+
+/// A webhook certificate the operator makes itself: the names it is made for, the Service whose
+/// conversion block in the CRD must trust its CA, and how long each certificate lasts.
+#[derive(Clone)]
+pub struct SelfManagedCert {
+    /// Client for the CRD.
+    pub client: kube::Client,
+    /// The names in the serving certificate (see [`certs::service_dns_names`]).
+    pub dns_names: Vec<String>,
+    /// Namespace of the webhook Service.
+    pub service_namespace: String,
+    /// Name of the webhook Service.
+    pub service_name: String,
+    /// Port of the webhook Service.
+    pub port: i32,
+    /// How long each certificate is valid ([`certs::SELF_SIGNED_VALIDITY`] outside tests).
+    pub validity: Duration,
+}
+
+impl SelfManagedCert {
+    /// Makes a new CA and serving certificate and adds the CA to the CRD's `caBundle`. Serve the
+    /// pair only after this returned, so the API server never meets a certificate it does not
+    /// trust yet.
+    pub async fn issue(&self) -> anyhow::Result<ServingCert> {
+        let serving = certs::self_signed_valid_for(&self.dns_names, Timestamp::now(), self.validity)?;
+        install_ca_bundle(
+            self.client.clone(),
+            &serving.ca_pem,
+            &self.service_namespace,
+            &self.service_name,
+            self.port,
+        )
+        .await?;
+        Ok(serving)
+    }
+
+    /// Replaces the pair served on `tls` before it expires, for as long as it runs: after
+    /// [`certs::renewal_delay`] a new pair is issued (its CA trusted first, see [`Self::issue`])
+    /// and then served. The old CA stays in the bundle until it expires, so connections made with
+    /// the old pair are never cut off. A failed renewal is logged and tried again after `retry`
+    /// while the old pair goes on serving.
+    pub async fn renew_forever(self, tls: RustlsConfig, retry: Duration) {
+        let mut wait = certs::renewal_delay(self.validity);
+        loop {
+            tokio::time::sleep(wait).await;
+            let renewed = match self.issue().await {
+                Ok(serving) => certs::reload(&tls, &serving.cert_pem, &serving.key_pem).map_err(anyhow::Error::from),
+                Err(error) => Err(error),
+            };
+            wait = match renewed {
+                Ok(()) => {
+                    tracing::info!(
+                        valid_for_days = self.validity.as_secs() / 86_400,
+                        "renewed the webhook's self-made certificate; its CA is in the CRD's caBundle"
+                    );
+                    certs::renewal_delay(self.validity)
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        retry_in_seconds = retry.as_secs(),
+                        "cannot renew the webhook certificate; still serving the current one"
+                    );
+                    retry
+                }
+            };
+        }
     }
 }

@@ -522,6 +522,8 @@ struct FakeState {
     before_next_patch: Option<BeforePatch>,
     patches_received: usize,
     patches_rejected: usize,
+    /// PATCHes are answered 403, as when RBAC no longer allows them.
+    forbid_patches: bool,
 }
 
 /// The API server, as far as the CRD `locusttests.locust.io` is concerned.
@@ -619,6 +621,13 @@ impl FakeApi {
         let state = &mut *guard;
         if method == Method::PATCH {
             state.patches_received += 1;
+            if state.forbid_patches {
+                return status(
+                    403,
+                    "Forbidden",
+                    "customresourcedefinitions.apiextensions.k8s.io \"locusttests.locust.io\" is forbidden",
+                );
+            }
             if let Some(other_writer) = state.before_next_patch.take()
                 && let Some(crd) = state.crd.as_mut()
             {
@@ -814,4 +823,162 @@ async fn a_missing_crd_is_a_clear_error() {
         message.contains("kubectl apply -f charts/locust-operator/files/locusttests.locust.io.yaml"),
         "{message}"
     );
+}
+
+// Self-made certificates, renewed before they expire.
+
+/// The operator's own certificate for this test's webhook (localhost, 127.0.0.1), trusted
+/// through `fake`'s CRD and valid for `validity`.
+fn self_managed(fake: &FakeApi, validity: Duration) -> webhook::SelfManagedCert {
+    webhook::SelfManagedCert {
+        client: fake.client(),
+        dns_names: vec!["localhost".to_string(), "127.0.0.1".to_string()],
+        service_namespace: "locust-system".to_string(),
+        service_name: "locust-operator-webhook".to_string(),
+        port: 443,
+        validity,
+    }
+}
+
+/// Checks `done` every 50 ms until it holds or `limit` has passed; says whether it held.
+async fn eventually(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn is_served_to(addr: SocketAddr, ca_pem: &[u8]) -> bool {
+    connect(addr, trusting(&[ca_pem]), "localhost").await.is_ok()
+}
+
+#[test]
+fn self_made_certificates_are_renewed_after_two_thirds_of_their_life() {
+    assert_eq!(certs::renewal_delay(Duration::from_secs(9)), Duration::from_secs(6));
+    let year = certs::renewal_delay(certs::SELF_SIGNED_VALIDITY);
+    assert_eq!(
+        year.as_secs() / 86_400,
+        243,
+        "a one-year certificate is renewed after about 8 months"
+    );
+}
+
+#[test]
+fn self_made_certificates_last_as_long_as_asked() {
+    let names = ["localhost".to_string()];
+    for validity in [Duration::from_secs(9), certs::SELF_SIGNED_VALIDITY] {
+        let cert = certs::self_signed_valid_for(&names, Timestamp::now(), validity).unwrap();
+        let der = der(&cert.cert_pem);
+        let (_, parsed) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let expires_in = parsed.validity().not_after.timestamp() - Timestamp::now().as_second();
+        let wanted = i64::try_from(validity.as_secs()).unwrap();
+        assert!(
+            (wanted - 2..=wanted).contains(&expires_in),
+            "{validity:?}: expires in {expires_in} s"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_self_made_certificate_is_replaced_before_it_expires_and_the_api_server_trusts_the_new_one() {
+    let fake = FakeApi::with_crd();
+    // Renewed after 6 s, 3 s before the first certificate expires.
+    let manager = self_managed(&fake, Duration::from_secs(9));
+    let first = manager.issue().await.unwrap();
+    assert_eq!(certificates(&fake.ca_bundle()), [der(&first.ca_pem)]);
+    let tls = certs::rustls_config(&first.cert_pem, &first.key_pem).unwrap();
+    let server = RunningWebhook::start_with(tls.clone());
+    let renewer = tokio::spawn(manager.renew_forever(tls, Duration::from_millis(200)));
+    assert!(is_served_to(server.addr, first.ca_pem.as_bytes()).await);
+
+    assert!(
+        eventually(Duration::from_secs(15), async || certificates(&fake.ca_bundle()).len()
+            == 2)
+        .await,
+        "a second CA is added to the caBundle within 15 s"
+    );
+    let bundle = fake.ca_bundle();
+    let [renewed_ca, kept_ca] = certificates(&bundle).try_into().unwrap();
+    assert_eq!(
+        kept_ca,
+        der(&first.ca_pem),
+        "the first CA stays trusted until it expires"
+    );
+    assert_ne!(renewed_ca, der(&first.ca_pem));
+
+    // The API server trusts exactly the caBundle; the renewed pair is what it is served now.
+    let renewed_ca_pem = pem_of(&renewed_ca);
+    assert!(
+        eventually(Duration::from_secs(5), async || is_served_to(
+            server.addr,
+            renewed_ca_pem.as_bytes()
+        )
+        .await)
+        .await,
+        "the renewed certificate is served"
+    );
+    let mut connection = Connection::open(connect(server.addr, trusting(&[&bundle]), "localhost").await.unwrap()).await;
+    assert_eq!(
+        connection.review(REVIEW_TO_V2).await["response"]["result"]["status"],
+        "Success"
+    );
+    assert!(
+        !is_served_to(server.addr, first.ca_pem.as_bytes()).await,
+        "the first certificate is no longer served"
+    );
+    renewer.abort();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_renewal_the_api_server_refuses_keeps_serving_the_current_certificate_and_is_retried() {
+    let fake = FakeApi::with_crd();
+    let manager = self_managed(&fake, Duration::from_secs(9));
+    let first = manager.issue().await.unwrap();
+    let tls = certs::rustls_config(&first.cert_pem, &first.key_pem).unwrap();
+    let server = RunningWebhook::start_with(tls.clone());
+    fake.0.lock().unwrap().forbid_patches = true;
+    let renewer = tokio::spawn(manager.renew_forever(tls, Duration::from_millis(200)));
+
+    assert!(
+        eventually(Duration::from_secs(15), async || fake
+            .0
+            .lock()
+            .unwrap()
+            .patches_received
+            >= 3)
+        .await,
+        "the renewal is tried and tried again"
+    );
+    // Nothing the API server does not trust is served.
+    assert_eq!(certificates(&fake.ca_bundle()), [der(&first.ca_pem)]);
+    assert!(is_served_to(server.addr, first.ca_pem.as_bytes()).await);
+
+    fake.0.lock().unwrap().forbid_patches = false;
+    assert!(
+        eventually(Duration::from_secs(5), async || certificates(&fake.ca_bundle()).len()
+            == 2)
+        .await,
+        "the next retry installs the renewed CA"
+    );
+    let renewed_ca_pem = pem_of(&certificates(&fake.ca_bundle())[0]);
+    assert!(
+        eventually(Duration::from_secs(5), async || is_served_to(
+            server.addr,
+            renewed_ca_pem.as_bytes()
+        )
+        .await)
+        .await,
+        "and serves the renewed certificate"
+    );
+    renewer.abort();
+    server.stop().await.unwrap();
+}
+
+fn pem_of(certificate: &CertificateDer<'_>) -> String {
+    pem::encode(&pem::Pem::new("CERTIFICATE", certificate.to_vec()))
 }
