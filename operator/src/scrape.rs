@@ -144,7 +144,7 @@ pub enum Reading {
         report: Arc<RequestsReport>,
         /// Its status summary, stamped with the round's time.
         summary: TestStats,
-        /// Workers the master counts as connected (`None` when it does not say).
+        /// Worker pods connected to the master (`None` when it does not say).
         workers: Option<i32>,
     },
     /// The master could not be read; why, in words.
@@ -156,7 +156,7 @@ impl Reading {
     pub fn answered(report: RequestsReport, at: Timestamp) -> Self {
         Self::Answered {
             summary: stats::summarize(&report, at),
-            workers: stats::connected_workers(&report),
+            workers: stats::connected_worker_pods(&report),
             report: Arc::new(report),
         }
     }
@@ -704,6 +704,36 @@ mod tests {
         assert_eq!(live.connected_workers, Some(2));
         assert_eq!(live.stats.map(|stats| stats.total_requests), Some(10));
         assert_eq!(cache.live("load", "other", None), LiveStats::default());
+    }
+
+    #[test]
+    fn a_reading_counts_worker_pods_not_the_processes_they_fork() {
+        // 2 pods with `--processes 3`: Locust lists and counts 6 workers.
+        let workers = ["demo-worker-abcde", "demo-worker-fghij"]
+            .iter()
+            .flat_map(|pod| {
+                (0..3).map(move |process| shared::stats::WorkerReport {
+                    id: format!("{pod}_{process:032x}"),
+                    state: "running".into(),
+                    user_count: 5,
+                })
+            })
+            .collect();
+        let report = RequestsReport {
+            state: "running".into(),
+            workers: Some(workers),
+            worker_count: Some(6),
+            ..RequestsReport::default()
+        };
+        let Reading::Answered { workers, summary, .. } = Reading::answered(report, at("2025-01-01T00:00:00Z")) else {
+            panic!("a report is an answer");
+        };
+        assert_eq!(
+            workers,
+            Some(2),
+            "status.connectedWorkers counts pods, as expectedWorkers does"
+        );
+        assert_eq!(summary.workers, Some(6), "status.stats.workers is Locust's own count");
     }
 
     #[test]

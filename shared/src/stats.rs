@@ -183,6 +183,27 @@ pub fn connected_workers(report: &RequestsReport) -> Option<i32> {
     })
 }
 
+/// Worker pods connected to the master; `None` when the report is not a master's.
+///
+/// Locust counts every process a worker forks with `--processes` as a worker of its own, so its
+/// count would read 12 for 3 pods of 4 processes. Each process's id is `<hostname>_<hex>` and a
+/// pod's hostname is its name, so the distinct hosts of the connected workers are the pods. A
+/// report without the list falls back to Locust's count.
+pub fn connected_worker_pods(report: &RequestsReport) -> Option<i32> {
+    let Some(workers) = report.workers.as_ref() else {
+        return report.worker_count;
+    };
+    let hosts: std::collections::BTreeSet<&str> = workers
+        .iter()
+        .filter(|worker| CONNECTED_WORKER_STATES.contains(&worker.state.as_str()))
+        .map(|worker| worker.id.rsplit_once('_').map_or(worker.id.as_str(), |(host, _)| host))
+        .collect();
+    Some(i32::try_from(hosts.len()).unwrap_or(i32::MAX))
+}
+
+/// The worker states Locust's own `worker_count` counts (`hatching` is spawning before 1.0).
+const CONNECTED_WORKER_STATES: [&str; 4] = ["ready", "spawning", "hatching", "running"];
+
 fn round_to(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale

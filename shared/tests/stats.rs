@@ -16,7 +16,8 @@ use shared::api::status::conditions::{self, health as health_reason, workers};
 use shared::api::status::{LocustTestStatus, Phase, TestStats};
 use shared::health::Health;
 use shared::stats::{
-    RequestsReport, Sample, SampleKind, connected_workers, exposition, exposition_down, parse_report, summarize,
+    RequestsReport, Sample, SampleKind, connected_worker_pods, connected_workers, exposition, exposition_down,
+    parse_report, summarize,
 };
 use shared::status::{self, Child, DeriveSettings, EventNote, EventType, Observation, StatusStep, reasons};
 
@@ -106,6 +107,52 @@ fn workers_are_counted_from_the_list_when_the_count_is_absent_and_missing_ones_d
     assert_eq!(connected_workers(&report), Some(1));
 }
 
+/// The report of a master with 3 worker pods of 2 processes each (`--processes 2`): Locust lists
+/// every process as a worker, named after its pod's hostname.
+fn three_pods_of_two_processes() -> RequestsReport {
+    edited("running-2-workers", |body| {
+        let template = body["workers"][0].clone();
+        let mut workers = Vec::new();
+        for pod in ["demo-worker-7xk2p", "demo-worker-9qvzl", "demo-worker-b4mnd"] {
+            for process in 0..2 {
+                let mut worker = template.clone();
+                worker["id"] = json!(format!("{pod}_{process:032x}"));
+                workers.push(worker);
+            }
+        }
+        body["workers"] = Value::Array(workers);
+        body["worker_count"] = json!(6);
+    })
+}
+
+#[test]
+fn worker_pods_are_counted_once_however_many_processes_they_fork() {
+    let report = three_pods_of_two_processes();
+    assert_eq!(connected_workers(&report), Some(6), "Locust counts processes");
+    assert_eq!(connected_worker_pods(&report), Some(3));
+}
+
+#[test]
+fn a_pod_counts_while_any_of_its_processes_is_connected_and_not_when_all_are_missing_or_stopped() {
+    let mut report = three_pods_of_two_processes();
+    let workers = report.workers.as_mut().unwrap();
+    workers[0].state = "missing".into();
+    assert_eq!(connected_worker_pods(&report), Some(3));
+    let workers = report.workers.as_mut().unwrap();
+    workers[1].state = "stopped".into();
+    workers[2].state = "spawning".into();
+    workers[3].state = "ready".into();
+    assert_eq!(connected_worker_pods(&report), Some(2));
+}
+
+#[test]
+fn without_the_worker_list_pods_fall_back_to_locusts_count() {
+    let report = edited("running-2-workers", |body| {
+        body.as_object_mut().unwrap().remove("workers");
+    });
+    assert_eq!(connected_worker_pods(&report), Some(2));
+}
+
 #[test]
 fn a_standalone_locust_has_no_worker_count() {
     let report = edited("running-2-workers", |body| {
@@ -114,6 +161,7 @@ fn a_standalone_locust_has_no_worker_count() {
         body.remove("workers");
     });
     assert_eq!(connected_workers(&report), None);
+    assert_eq!(connected_worker_pods(&report), None);
 }
 
 #[test]

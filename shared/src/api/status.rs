@@ -72,7 +72,8 @@ pub struct TestStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "p95ResponseTime")]
     pub p95_response_time: Option<f64>,
-    /// Workers the master reports as connected; absent for a master that does not say.
+    /// Worker processes the master reports as connected (Locust counts each process a worker
+    /// forks with `--processes`); absent for a master that does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<i32>,
     /// When the master reported these values.
