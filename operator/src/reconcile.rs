@@ -74,9 +74,19 @@ where
     api.get_opt(name).await.during(|| format!("get {name}"))
 }
 
-/// Creates one child; `Ok(false)` when it already exists (created concurrently or by an earlier
-/// pass that failed later): creation is idempotent and never duplicates.
-async fn create_child<K>(api: &Api<K>, object: &K, field_manager: &str) -> Result<bool, Error>
+/// What creating one child came to.
+enum Creation {
+    /// Created now.
+    Created,
+    /// It exists already (created concurrently, or by an earlier pass that failed later):
+    /// creation is idempotent and never duplicates.
+    Existed,
+    /// The API server refused the object itself (see [`status::is_refusal_of_the_object`]); its
+    /// message says why.
+    Refused(String),
+}
+
+async fn create_child<K>(api: &Api<K>, object: &K, field_manager: &str) -> Result<Creation, Error>
 where
     K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
 {
@@ -85,8 +95,11 @@ where
         ..PostParams::default()
     };
     match api.create(&params, object).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Ok(_) => Ok(Creation::Created),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(Creation::Existed),
+        Err(kube::Error::Api(status)) if status::is_refusal_of_the_object(status.code) => {
+            Ok(Creation::Refused(status.message))
+        }
         Err(source) => Err(Error::Kube {
             action: format!("create {}", object.name_any()),
             source,
@@ -135,6 +148,7 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
     let mut created = Vec::new();
     let build_error = match build::children(test, &ctx.config) {
         Ok(children) => {
+            let mut refused = None;
             for child in status::children_to_create(&previous, &present) {
                 let manager = &ctx.settings.field_manager;
                 let made = match child {
@@ -142,21 +156,26 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
                     Child::MasterJob => create_child(&jobs, &children.master_job, manager).await,
                     Child::WorkerJob => create_child(&jobs, &children.worker_job, manager).await,
                 };
-                let made = match made {
-                    Ok(made) => made,
+                match made {
+                    Ok(Creation::Created) => {
+                        tracing::info!(test = %format!("{namespace}/{name}"), child = %child.name(&name), kind = child.kind(), "created");
+                        created.push(child);
+                        present.push(child);
+                    }
+                    Ok(Creation::Existed) => present.push(child),
+                    Ok(Creation::Refused(message)) => {
+                        tracing::warn!(test = %format!("{namespace}/{name}"), child = %child.name(&name), kind = child.kind(), %message, "the API server refused the child; the test fails");
+                        refused = Some(status::refused_child_message(&name, child, &message));
+                        break;
+                    }
                     Err(error) => {
                         // The next pass will not see these as created: announce them now.
                         publish_events(ctx, test, &status::created_events(&name, &created)).await;
                         return Err(error);
                     }
-                };
-                if made {
-                    tracing::info!(test = %format!("{namespace}/{name}"), child = %child.name(&name), kind = child.kind(), "created");
-                    created.push(child);
                 }
-                present.push(child);
             }
-            None
+            refused
         }
         Err(error) => Some(error.to_string()),
     };

@@ -961,6 +961,91 @@ async fn backoff_is_counted_per_test() {
     );
 }
 
+// ---- children the API server refuses ----
+
+/// What a real API server says when a Job's requests exceed its limits (a spec the CRD accepts).
+const JOB_INVALID: &str = "Job.batch \"demo-master\" is invalid: spec.template.spec.containers[0].resources.requests: \
+     Invalid value: \"2\": must be less than or equal to cpu limit of 1";
+
+#[tokio::test]
+async fn a_child_the_api_server_refuses_fails_the_test_with_the_servers_words_once() {
+    let h = Harness::new();
+    h.fake.fail_next_with("POST", "/jobs", 422, JOB_INVALID);
+    let result = h.reconcile().await;
+    assert!(
+        result.is_ok(),
+        "a refusal is reported, not retried: {:?}",
+        result.err().map(|e| e.to_string())
+    );
+
+    assert_eq!(h.phase(), Some(Phase::Failed));
+    let ready_condition = h.condition(conditions::READY);
+    assert_eq!(
+        (ready_condition.status.as_str(), ready_condition.reason.as_str()),
+        ("False", ready::RESOURCES_FAILED)
+    );
+    for words in [
+        "the API server refused to create Job demo-master",
+        "spec.template.spec.containers[0].resources.requests",
+        "delete it and create it again",
+    ] {
+        assert!(
+            ready_condition.message.contains(words),
+            "{words:?} in {}",
+            ready_condition.message
+        );
+    }
+    // The Service made before the refusal is announced; the worker Job is not attempted.
+    assert_eq!(h.fake.names::<Service>(NS), ["demo-master"]);
+    assert!(h.fake.names::<Job>(NS).is_empty());
+    let events = h.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "Created" && e.note.contains("Service demo-master")),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.type_ == "Warning" && e.note.contains("refused to create Job demo-master")),
+        "a Warning event says why: {events:?}"
+    );
+
+    h.fake.clear_requests();
+    assert_eq!(h.reconcile_ok().await, Action::await_change());
+    assert!(h.fake.writes().is_empty(), "reported once: {:?}", h.fake.writes());
+}
+
+#[tokio::test]
+async fn an_admission_webhook_denial_is_a_refusal_but_a_missing_permission_is_retried() {
+    let denied = Harness::new();
+    denied.fake.fail_next_with(
+        "POST",
+        "/services",
+        400,
+        "admission webhook \"validate.policy.example\" denied the request: Services need a team label",
+    );
+    denied.reconcile_ok().await;
+    assert_eq!(denied.phase(), Some(Phase::Failed));
+    assert!(
+        denied
+            .condition(conditions::READY)
+            .message
+            .contains("Services need a team label")
+    );
+
+    let forbidden = Harness::new();
+    forbidden.fake.fail_next("POST", "/jobs", 403);
+    assert!(
+        forbidden.reconcile().await.is_err(),
+        "403 is the operator's problem: retried with backoff"
+    );
+    assert_ne!(forbidden.phase(), Some(Phase::Failed));
+    forbidden.reconcile_ok().await;
+    assert_eq!(forbidden.fake.names::<Job>(NS).len(), 2, "created once allowed");
+}
+
 // ---- unreadable objects ----
 
 fn spec_without_master() -> Value {

@@ -101,6 +101,24 @@ pub fn created_events(test_name: &str, created: &[Child]) -> Vec<EventNote> {
         .collect()
 }
 
+/// Whether the API server refused to create a child because of what it holds (HTTP 422 Invalid,
+/// 400 BadRequest, including an admission webhook's denial): creating it again from the same
+/// spec cannot succeed, unlike a conflict, a permission or quota problem, or an unreachable server.
+pub fn is_refusal_of_the_object(http_status: u16) -> bool {
+    matches!(http_status, 400 | 422)
+}
+
+/// Why a test failed when the API server refused one of its children: the child, the server's
+/// own words (which name the offending field) and what to do. Takes the place of a build error.
+pub fn refused_child_message(test_name: &str, child: Child, server_message: &str) -> String {
+    format!(
+        "the API server refused to create {} {}: {server_message}. Correct the LocustTest's spec, \
+         then delete it and create it again",
+        child.kind(),
+        child.name(test_name)
+    )
+}
+
 /// Event reasons (upstream's, so existing alerts keep matching).
 pub mod reasons {
     pub const CREATED: &str = "Created";

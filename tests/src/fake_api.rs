@@ -108,6 +108,7 @@ struct Failure {
     method: Method,
     path_contains: String,
     status: u16,
+    message: String,
 }
 
 /// What the fake answers on a service-proxy path (a master's `/stats/requests`).
@@ -414,11 +415,17 @@ impl FakeApi {
     /// Makes the next request with `method` whose path contains `path_contains` fail once with
     /// HTTP `status` (and a `metav1.Status` body with the matching reason). Failures queue in order.
     pub fn fail_next(&self, method: &str, path_contains: &str, status: u16) {
+        self.fail_next_with(method, path_contains, status, "injected failure");
+    }
+
+    /// Like [`FakeApi::fail_next`], with the API server's `message` (e.g. a validation error).
+    pub fn fail_next_with(&self, method: &str, path_contains: &str, status: u16, message: &str) {
         let method = Method::from_bytes(method.as_bytes()).expect("valid HTTP method");
         self.state().failures.push(Failure {
             method,
             path_contains: path_contains.to_string(),
             status,
+            message: message.to_string(),
         });
     }
 
@@ -732,7 +739,7 @@ impl FakeApi {
             .position(|f| f.method == recorded.method && recorded.path.contains(&f.path_contains))
         {
             let injected = state.failures.remove(index);
-            return Ok(failure(injected.status, "injected failure", route.as_ref()));
+            return Ok(failure(injected.status, &injected.message, route.as_ref()));
         }
         if let Some(service) = proxied_service(&recorded.path) {
             return Err((service, state.proxied.get(&recorded.path).cloned()));
