@@ -484,6 +484,17 @@ fn rendered_crd_without_chart_additions(rendered: &Rendered) -> CustomResourceDe
         })
         .filter(|annotations| !annotations.is_empty());
     crd.spec.conversion = locusttest_crd().spec.conversion;
+    // Without the webhook the chart stops serving v1 (checked in
+    // without_the_webhook_v1_is_not_served_so_v1_objects_cannot_lose_fields).
+    if rendered
+        .of_kind("Service")
+        .iter()
+        .all(|s| !s["metadata"]["name"].as_str().unwrap_or_default().ends_with("-webhook"))
+    {
+        for version in &mut crd.spec.versions {
+            version.served = true;
+        }
+    }
     crd
 }
 
@@ -896,6 +907,60 @@ fn the_metrics_service_and_service_monitor_scrape_the_operators_endpoint() {
         render(defaults()).of_kind("ServiceMonitor").is_empty(),
         "off by default"
     );
+}
+
+fn metrics_service_port(rendered: &Rendered) -> Option<i32> {
+    rendered
+        .typed::<Service>("Service")
+        .into_iter()
+        .find(|s| s.metadata.name.as_deref().is_some_and(|n| n.ends_with("-metrics")))
+        .map(|service| service.spec.unwrap().ports.unwrap()[0].port)
+}
+
+#[test]
+fn the_go_charts_metrics_switch_decides_the_metrics_service() {
+    // The Go chart's values file: metrics.enabled with its port 8080, served by the operator there.
+    let go = render(scenario("go-chart"));
+    assert_eq!(go.args().health_probe_bind_address.port(), 8080);
+    assert_eq!(metrics_service_port(&go), Some(8080));
+    let off = render(defaults().set("metrics.enabled=false"));
+    assert_eq!(
+        metrics_service_port(&off),
+        None,
+        "metrics.enabled=false, the Go chart's default"
+    );
+    assert_eq!(
+        metrics_service_port(&render(defaults())),
+        Some(8081),
+        "unset: metrics.service.enabled decides"
+    );
+}
+
+#[test]
+fn go_chart_values_this_chart_cannot_honour_are_refused_with_what_to_do() {
+    let cases = [
+        (
+            "metrics.secure=true",
+            ["metrics.secure=true is not supported", "plain HTTP", "NetworkPolicy"],
+        ),
+        (
+            "otelCollector.enabled=true",
+            [
+                "otelCollector.enabled=true is not supported",
+                "opentelemetry-collector chart",
+                "spec.observability.openTelemetry.endpoint",
+            ],
+        ),
+    ];
+    for (assignment, words) in cases {
+        let error = scenario("go-chart").set(assignment).objects().unwrap_err().to_string();
+        for word in words {
+            assert!(
+                error.contains(word),
+                "--set {assignment}: {word:?} missing from {error}"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -251,3 +251,22 @@ the pods read username and password from it through secretKeyRef, in the test's 
   statistics are in each LocustTest's status and the master Service serves the web UI on 8089.
 {{- end }}
 {{- end }}
+
+{{/* Whether the metrics Service is rendered: the Go chart's metrics.enabled decides when set. */}}
+{{- define "locust-operator.metricsService" -}}
+{{- if hasKey .Values.metrics "enabled" }}
+{{- ternary "true" "" (.Values.metrics.enabled | toString | eq "true") }}
+{{- else }}
+{{- ternary "true" "" (.Values.metrics.service.enabled | toString | eq "true") }}
+{{- end }}
+{{- end }}
+
+{{/* Go-chart values this chart cannot honour: refused with what to do instead. */}}
+{{- define "locust-operator.refuseUnsupportedGoValues" -}}
+{{- if .Values.metrics.secure }}
+{{- fail "metrics.secure=true is not supported: the operator serves /metrics over plain HTTP on metrics.port (with /healthz and /readyz). Set metrics.secure=false and restrict access with a NetworkPolicy" }}
+{{- end }}
+{{- if and .Values.otelCollector .Values.otelCollector.enabled }}
+{{- fail "otelCollector.enabled=true is not supported: this chart does not deploy an OpenTelemetry collector. Install one separately (e.g. the opentelemetry-collector chart), point each test's spec.observability.openTelemetry.endpoint at it, and set otelCollector.enabled=false" }}
+{{- end }}
+{{- end }}
