@@ -28,7 +28,8 @@ use shared::api::status::conditions::{self, workers};
 use shared::naming;
 use support::stats::{NS, StatsHarness, metric_value};
 
-const RUNNING: &[u8] = include_bytes!("../../shared/tests/fixtures/stats/locust-2.47.0-running-2-workers.json");
+const RUNNING_ON_ONE_HOST: &[u8] =
+    include_bytes!("../../shared/tests/fixtures/stats/locust-2.47.0-running-2-workers.json");
 const NO_WORKERS: &[u8] = include_bytes!("../../shared/tests/fixtures/stats/locust-2.47.0-no-workers.json");
 const STOPPED: &[u8] = include_bytes!("../../shared/tests/fixtures/stats/locust-2.47.0-stopped.json");
 
@@ -50,6 +51,18 @@ fn proxy_path(name: &str) -> String {
         "/api/v1/namespaces/{NS}/services/{}:8089/proxy/stats/requests",
         naming::master_name(name)
     )
+}
+
+/// The recorded report of 2 workers as a master in a cluster sends it. It was recorded with
+/// both workers on one machine; in a cluster each worker is a pod whose hostname starts its id.
+fn running() -> Vec<u8> {
+    let mut report = json_of(RUNNING_ON_ONE_HOST);
+    for (index, worker) in report["workers"].as_array_mut().unwrap().iter_mut().enumerate() {
+        let id = worker["id"].as_str().unwrap();
+        let (_, hex) = id.rsplit_once('_').unwrap();
+        worker["id"] = json!(format!("demo-worker-{index}abcd_{hex}"));
+    }
+    serde_json::to_vec(&report).unwrap()
 }
 
 fn json_of(body: &[u8]) -> Value {
@@ -103,7 +116,7 @@ async fn a_running_masters_report_gives_the_real_worker_count_and_a_stats_block(
         Some(3),
         "without live stats, pods are counted"
     );
-    answer(&h, RUNNING);
+    answer(&h, &running());
     let scraper = h.scraper(h.api_proxy(), settings());
 
     let wanted = scraper.scrape(&[h.delivered()]).await;
@@ -116,7 +129,7 @@ async fn a_running_masters_report_gives_the_real_worker_count_and_a_stats_block(
     assert_eq!(h.fake.requests_matching("GET", "/proxy/")[0].path, proxy_path("demo"));
     h.reconcile().await;
 
-    let report = json_of(RUNNING);
+    let report = json_of(&running());
     let total = aggregated(&report);
     let status = h.status();
     assert_eq!(
@@ -164,11 +177,11 @@ async fn a_running_masters_report_gives_the_real_worker_count_and_a_stats_block(
 #[tokio::test]
 async fn metrics_carry_the_exporters_series_per_test_until_it_stops_running() {
     let h = StatsHarness::running("demo", 2, 2).await;
-    answer(&h, RUNNING);
+    answer(&h, &running());
     let scraper = h.scraper(h.api_proxy(), settings());
     scraper.scrape(&[h.delivered()]).await;
 
-    let report = json_of(RUNNING);
+    let report = json_of(&running());
     let text = h.exposition();
     let labels = r#"namespace="load",test="demo""#;
     assert_eq!(
@@ -238,16 +251,16 @@ async fn metrics_carry_the_exporters_series_per_test_until_it_stops_running() {
 async fn stats_are_written_at_most_once_per_interval_and_survive_the_end_of_the_test() {
     let h = StatsHarness::running("demo", 2, 2).await;
     let scraper = h.scraper(h.api_proxy(), settings());
-    answer(&h, RUNNING);
+    answer(&h, &running());
     assert_eq!(scraper.scrape(&[h.delivered()]).await.len(), 1);
     h.reconcile().await;
     let first = h.status().stats.unwrap();
-    let recorded_total = aggregated(&json_of(RUNNING))["num_requests"].as_i64().unwrap();
+    let recorded_total = aggregated(&json_of(&running()))["num_requests"].as_i64().unwrap();
     assert_eq!(first.total_requests, recorded_total);
 
     // Two seconds later the numbers grew: not worth a write yet, and no reconcile is asked for.
     h.advance(Duration::from_secs(2));
-    answer(&h, &with_more_requests(RUNNING, 50));
+    answer(&h, &with_more_requests(&running(), 50));
     assert!(scraper.scrape(&[h.delivered()]).await.is_empty());
     h.fake.clear_requests();
     h.reconcile().await;
@@ -256,7 +269,7 @@ async fn stats_are_written_at_most_once_per_interval_and_survive_the_end_of_the_
 
     // Once the block is an interval old, the next change is written.
     h.advance(Duration::from_secs(3));
-    answer(&h, &with_more_requests(RUNNING, 100));
+    answer(&h, &with_more_requests(&running(), 100));
     assert_eq!(scraper.scrape(&[h.delivered()]).await.len(), 1);
     h.reconcile().await;
     assert_eq!(h.status().stats.unwrap().total_requests, recorded_total + 100);
@@ -308,7 +321,7 @@ async fn stats_are_written_at_most_once_per_interval_and_survive_the_end_of_the_
 async fn an_unreachable_master_is_reported_once_and_never_fails_the_test() {
     let h = StatsHarness::running("demo", 3, 3).await;
     let scraper = h.scraper(h.api_proxy(), settings());
-    answer(&h, RUNNING);
+    answer(&h, &running());
     scraper.scrape(&[h.delivered()]).await;
     h.reconcile().await;
     assert_eq!(h.status().connected_workers, Some(2));
@@ -350,7 +363,7 @@ async fn an_unreachable_master_is_reported_once_and_never_fails_the_test() {
     assert!(message.ends_with("; counting worker pods)"), "{message}");
     assert_eq!(
         status.stats.map(|stats| stats.total_requests),
-        aggregated(&json_of(RUNNING))["num_requests"].as_i64(),
+        aggregated(&json_of(&running()))["num_requests"].as_i64(),
         "the last values stay"
     );
     assert_eq!(
@@ -359,7 +372,7 @@ async fn an_unreachable_master_is_reported_once_and_never_fails_the_test() {
     );
 
     // It answers again: the message is cleared without another event...
-    answer(&h, RUNNING);
+    answer(&h, &running());
     h.advance(INTERVAL);
     assert_eq!(scraper.scrape(&[h.delivered()]).await.len(), 1);
     h.reconcile().await;
@@ -426,7 +439,7 @@ async fn a_hung_master_costs_one_timeout_and_reads_stay_within_the_concurrency()
         } else {
             Duration::from_millis(300)
         };
-        h.fake.set_proxy_answer(&proxy_path(name), 200, RUNNING.to_vec(), delay);
+        h.fake.set_proxy_answer(&proxy_path(name), 200, running(), delay);
     }
     let mut tests: Vec<Arc<DynamicObject>> = names.iter().map(|name| test_object(name, "Running")).collect();
     // Not running: never read.
@@ -481,7 +494,7 @@ async fn a_hung_master_costs_one_timeout_and_reads_stay_within_the_concurrency()
 #[tokio::test]
 async fn the_run_loop_asks_the_controller_for_reconciles_and_stops_on_shutdown() {
     let h = StatsHarness::running("demo", 2, 2).await;
-    answer(&h, RUNNING);
+    answer(&h, &running());
     let scraper = h.scraper(
         h.api_proxy(),
         ScrapeSettings {

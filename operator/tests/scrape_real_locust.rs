@@ -76,6 +76,16 @@ impl RealRun {
     /// Starts a test `name` whose master command ends with `master_flags` and whose `master:`
     /// section has `master_settings`, after bringing it to Running in the fake API server.
     async fn start(name: &str, master_flags: &str, master_settings: Value) -> Self {
+        Self::start_with_worker_flags(name, master_flags, master_settings, "").await
+    }
+
+    /// Like [`Self::start`], with `worker_flags` at the end of the workers' command.
+    async fn start_with_worker_flags(
+        name: &str,
+        master_flags: &str,
+        master_settings: Value,
+        worker_flags: &str,
+    ) -> Self {
         let locust_path = locust_on_path().unwrap_or_else(|| panic!("{LOCUST_MISSING}"));
         let target = TargetServer::start().unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -92,7 +102,7 @@ impl RealRun {
         let spec = json!({
             "image": "locustio/locust:2.47.0",
             "master": master,
-            "worker": { "command": format!("--locustfile {locustfile}"), "replicas": WORKERS },
+            "worker": { "command": format!("--locustfile {locustfile} {worker_flags}"), "replicas": WORKERS },
         });
         let harness = StatsHarness::with_spec(name, spec).start(WORKERS).await;
 
@@ -103,8 +113,10 @@ impl RealRun {
         let worker_argv = localize(&worker_args(name, &test.spec).unwrap(), Role::Worker, endpoints);
         let mut processes = LocustProcesses::new(locust_path, dir.path());
         processes.spawn("master", &master_argv);
+        // Each worker as its own pod: the operator counts worker pods by Locust's worker ids.
         for index in 0..WORKERS {
-            processes.spawn(&format!("worker-{index}"), &worker_argv);
+            let pod = format!("{}-{index}x7kq", naming::worker_name(name));
+            processes.spawn_as_pod(&format!("worker-{index}"), &pod, &worker_argv);
         }
 
         let scraper = harness.scraper(
@@ -427,4 +439,57 @@ async fn a_run_that_stops_by_itself_keeps_its_results_after_the_master_quits() {
     assert_eq!(status.stats.as_ref(), Some(final_stats));
     assert!(run.scraper.cache().keys().is_empty());
     assert!(!run.harness.exposition().contains(&format!(r#"test="{name}""#)));
+}
+
+#[tokio::test]
+async fn worker_pods_that_fork_processes_are_counted_as_pods() {
+    let _one = ONE_RUN_AT_A_TIME.lock().await;
+    let name = "real-processes";
+    let mut run = RealRun::start_with_worker_flags(
+        name,
+        "--users 4 --spawn-rate 4 --run-time 120s",
+        json!({ "autostart": true, "autoquit": { "enabled": false } }),
+        "--processes 2",
+    )
+    .await;
+
+    // The master waits for every process (--expect-workers counts them) before it runs the load.
+    let seen = run
+        .read_until(
+            "both pods' processes connected and the load running",
+            START_LIMIT,
+            |reading| {
+                answered(reading).is_some_and(|(summary, _)| summary.state == "running" && summary.workers == Some(4))
+            },
+        )
+        .await;
+    let (_, pods) = answered(&seen.reading).unwrap();
+    assert_eq!(pods, Some(WORKERS), "Locust counts 4 workers; they are 2 pods");
+
+    run.harness.reconcile().await;
+    let status = run.harness.status();
+    assert_eq!(
+        (status.connected_workers, status.expected_workers),
+        (Some(WORKERS), Some(WORKERS)),
+        "{status:#?}"
+    );
+    assert_eq!(status.stats.as_ref().and_then(|stats| stats.workers), Some(4));
+    let connected = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|condition| condition.type_ == conditions::WORKERS_CONNECTED)
+        .unwrap();
+    assert_eq!(
+        (
+            connected.status.as_str(),
+            connected.reason.as_str(),
+            connected.message.as_str()
+        ),
+        (
+            "True",
+            conditions::workers::ALL_WORKERS_CONNECTED,
+            "2/2 workers connected"
+        )
+    );
 }

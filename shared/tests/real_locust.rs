@@ -136,8 +136,10 @@ spec:
         let started = Instant::now();
         let mut processes = LocustProcesses::new(locust, dir.path());
         processes.spawn("master", &master);
+        // Each worker as its own pod, with its own hostname.
         for index in 0..WORKERS {
-            processes.spawn(&format!("worker-{index}"), &worker);
+            let pod = format!("{}-{index}x7kq", shared::naming::worker_name(name));
+            processes.spawn_as_pod(&format!("worker-{index}"), &pod, &worker);
         }
         Self {
             processes,

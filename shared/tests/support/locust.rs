@@ -80,6 +80,28 @@ impl LocustProcesses {
 
     /// Starts `locust <args>` with stdout and stderr going to `<work_dir>/<name>.log`.
     pub fn spawn(&mut self, name: &str, args: &[String]) {
+        self.spawn_with_env(name, args, &[]);
+    }
+
+    /// Like [`Self::spawn`], on a host named `hostname`, as a pod of that name is. Locust names
+    /// each worker `<hostname>_<hex>` and the operator counts worker pods by those hostnames, but
+    /// local processes all share one host: a `sitecustomize` module (Python imports it at start-up
+    /// from PYTHONPATH) makes `socket.gethostname()` answer `hostname` in this process only.
+    pub fn spawn_as_pod(&mut self, name: &str, hostname: &str, args: &[String]) {
+        let shim = self.work_dir.join("pod-hostname");
+        std::fs::create_dir_all(&shim).unwrap_or_else(|error| panic!("create {}: {error}", shim.display()));
+        std::fs::write(
+            shim.join("sitecustomize.py"),
+            "import os, socket\n\
+             _hostname = os.environ.get('POD_HOSTNAME')\n\
+             if _hostname:\n    socket.gethostname = lambda: _hostname\n",
+        )
+        .unwrap_or_else(|error| panic!("write the hostname shim: {error}"));
+        let shim = shim.display().to_string();
+        self.spawn_with_env(name, args, &[("PYTHONPATH", shim.as_str()), ("POD_HOSTNAME", hostname)]);
+    }
+
+    fn spawn_with_env(&mut self, name: &str, args: &[String], env: &[(&str, &str)]) {
         let log = self.work_dir.join(format!("{name}.log"));
         let stdout = File::create(&log).unwrap_or_else(|error| panic!("create {}: {error}", log.display()));
         let stderr = stdout
@@ -92,7 +114,8 @@ impl LocustProcesses {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
-            .env("PYTHONUNBUFFERED", "1");
+            .env("PYTHONUNBUFFERED", "1")
+            .envs(env.iter().copied());
         // Locust reads LOCUST_* variables as flags; the test must see only the argv it built.
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("LOCUST_") {
