@@ -160,7 +160,6 @@ fn each_failure_reason_is_shown_in_red_at_both_sizes() {
         ("ConfigurationError", "ConfigMap checkout-files not found"),
         ("SchedulingError", "0/3 nodes are available: 3 Insufficient cpu"),
         ("CrashLoopBackOff", "container locust restarted 5 times"),
-        ("OOMKilled", "container locust was OOMKilled (limit 128Mi)"),
     ] {
         let state = failed(reason, message);
         let (wide, buffer) = render(&state, 120, 40);

@@ -591,8 +591,8 @@ fn health_cases() -> Vec<HealthCase> {
                 "state": { "terminated": { "reason": "OOMKilled", "exitCode": 137 } },
             }]}),
             kubelet_event: None,
-            reason: health::OOM_KILLED,
-            message_names: "OOMKilled",
+            reason: health::CRASH_LOOP_BACK_OFF,
+            message_names: "exited with code 137: OOMKilled",
         },
         HealthCase {
             what: "init container failure",

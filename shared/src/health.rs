@@ -42,13 +42,15 @@ pub struct MountFailure {
     pub message: String,
 }
 
+/// The kubelet's reason for a container killed for exceeding its memory limit.
+pub const OUT_OF_MEMORY: &str = "OOMKilled";
+
 /// Failure reasons from most to least actionable: the first present one is reported.
-const PRIORITY: [&str; 6] = [
+const PRIORITY: [&str; 5] = [
     health::CONFIGURATION_ERROR,
     health::IMAGE_PULL_ERROR,
     health::SCHEDULING_ERROR,
     health::CRASH_LOOP_BACK_OFF,
-    health::OOM_KILLED,
     health::INITIALIZATION_ERROR,
 ];
 
@@ -169,21 +171,16 @@ fn container_failure(container: &ContainerStatus, init: bool, sidecar: bool) -> 
     }
     if let Some(terminated) = &state.terminated {
         let reason = terminated.reason.as_deref().unwrap_or_default();
-        if reason == "OOMKilled" {
-            return Some((
-                health::OOM_KILLED,
-                format!(
-                    "container {} ran out of memory (OOMKilled); raise its memory limit",
-                    container.name
-                ),
-            ));
-        }
         // Native sidecars are stopped with a signal when the pod ends; that is not a failure.
         if terminated.exit_code != 0 && !sidecar {
-            let message = format!(
+            let mut message = format!(
                 "container {} exited with code {}: {reason}",
                 container.name, terminated.exit_code
             );
+            // Upstream's reasons are kept (alerts match them); the message tells what to change.
+            if reason == OUT_OF_MEMORY {
+                message.push_str(" (it ran out of memory: raise its memory limit)");
+            }
             return Some((
                 if init {
                     health::INITIALIZATION_ERROR
@@ -231,11 +228,16 @@ fn pod_failure(pod: &Pod, master_finished: bool) -> Option<PodFailure> {
     for container in status.container_statuses.iter().flatten() {
         let found = container_failure(container, false, false);
         // Workers exit, sometimes non-zero, when the master quits at the end of a test: that is
-        // the test ending, not a failure (upstream turned passing tests Failed here).
+        // the test ending, not a failure (upstream turned passing tests Failed here). Running
+        // out of memory is not how a test ends.
         let worker_exit = found
             .as_ref()
             .is_some_and(|(reason, _)| *reason == health::CRASH_LOOP_BACK_OFF)
-            && container.state.as_ref().is_some_and(|s| s.terminated.is_some());
+            && container
+                .state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .is_some_and(|t| t.reason.as_deref() != Some(OUT_OF_MEMORY));
         if worker_exit && master_finished && is_worker(pod) {
             continue;
         }

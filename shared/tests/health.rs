@@ -310,8 +310,12 @@ fn failure_cases() -> Vec<FailureCase> {
             pod: worker_pod("e5", 0)
                 .container(terminated("demo-worker", 137, "OOMKilled"))
                 .build(),
-            reason: reason::OOM_KILLED,
-            says: &["demo-worker-e5", "OOMKilled", "memory"],
+            reason: reason::CRASH_LOOP_BACK_OFF,
+            says: &[
+                "demo-worker-e5",
+                "exited with code 137: OOMKilled",
+                "ran out of memory: raise its memory limit",
+            ],
         },
         FailureCase {
             name: "init container failed",
@@ -605,7 +609,6 @@ fn the_most_actionable_failure_is_reported_first() {
         reason::IMAGE_PULL_ERROR,
         reason::SCHEDULING_ERROR,
         reason::CRASH_LOOP_BACK_OFF,
-        reason::OOM_KILLED,
         reason::INITIALIZATION_ERROR,
     ];
     // One pod per reason; drop the winner each round: the next in order must win.
@@ -798,7 +801,7 @@ fn the_masters_end_excuses_only_worker_exits() {
             worker_pod("o1", 0)
                 .container(terminated("demo-worker", 137, "OOMKilled"))
                 .build(),
-            reason::OOM_KILLED,
+            reason::CRASH_LOOP_BACK_OFF,
         ),
         (
             "a worker that never pulled its image",

@@ -1073,7 +1073,6 @@ fn every_health_failure_after_the_grace_period_fails_the_test() {
         health_reason::SCHEDULING_ERROR,
         health_reason::CRASH_LOOP_BACK_OFF,
         health_reason::INITIALIZATION_ERROR,
-        health_reason::OOM_KILLED,
     ];
     for reason in failures {
         for (context, previous, seen) in [
@@ -1141,7 +1140,7 @@ fn a_pod_failure_is_recorded_once() {
 #[test]
 fn the_masters_verdict_beats_pod_health() {
     // The master Job decided first: its outcome is the test's, whatever the pods show.
-    let unhealthy = pods_failing(health_reason::OOM_KILLED);
+    let unhealthy = pods_failing(health_reason::CRASH_LOOP_BACK_OFF);
     let succeeded = Seen::running(0)
         .master(job_complete())
         .health(unhealthy.clone())

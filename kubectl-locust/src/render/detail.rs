@@ -102,7 +102,7 @@ pub fn next_steps(test: &LocustTest, now: Timestamp) -> Vec<String> {
                  spec.worker.replicas) or make spec.scheduling (nodeSelector, tolerations, affinity) match \
                  your nodes; `{describe}` shows the scheduler's reason."
             ),
-            health::OOM_KILLED => format!(
+            health::CRASH_LOOP_BACK_OFF if pods.message.contains(shared::health::OUT_OF_MEMORY) => format!(
                 "A container ran out of memory: raise its memory limit (spec.master.resources or \
                  spec.worker.resources); `{logs}` shows what it was doing."
             ),
@@ -413,6 +413,21 @@ mod tests {
         assert!(crash("demo-master-abcde").contains("`kubectl locust logs demo -n load`"));
         assert!(crash("demo-master-abcde, demo-worker-x").contains("`kubectl locust logs demo --all -n load`"));
         assert!(crash("demo-master-abcde").contains("A Failed test stays Failed"));
+    }
+
+    #[test]
+    fn a_container_killed_for_memory_asks_for_a_higher_memory_limit() {
+        let text = steps(
+            json!({"phase": "Failed", "conditions": [condition("PodsHealthy", "False", "CrashLoopBackOff",
+                "CrashLoopBackOff: 1 pod(s) affected [demo-worker-abcde]: container locust exited with code 137: \
+                 OOMKilled (it ran out of memory: raise its memory limit)")]}),
+            "2026-11-22T10:05:00Z",
+        );
+        assert!(
+            text.contains("raise its memory limit (spec.master.resources or"),
+            "{text}"
+        );
+        assert!(text.contains("`kubectl locust logs demo --workers -n load`"), "{text}");
     }
 
     #[test]

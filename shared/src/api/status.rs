@@ -180,7 +180,6 @@ pub mod conditions {
         pub const SCHEDULING_ERROR: &str = "SchedulingError";
         pub const CRASH_LOOP_BACK_OFF: &str = "CrashLoopBackOff";
         pub const INITIALIZATION_ERROR: &str = "InitializationError";
-        pub const OOM_KILLED: &str = "OOMKilled";
     }
     /// Reasons of the SpecDrifted condition.
     pub mod drift {
