@@ -119,6 +119,113 @@ pub struct Args {
     /// Log level filter (RUST_LOG syntax, e.g. `info` or `operator=debug`).
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// File name of the certificate in --webhook-cert-path.
+    #[arg(long, default_value = "tls.crt", help_heading = GO_FLAGS)]
+    pub webhook_cert_name: String,
+
+    /// File name of the key in --webhook-cert-path.
+    #[arg(long, default_value = "tls.key", help_heading = GO_FLAGS)]
+    pub webhook_cert_key: String,
+
+    /// How long to wait for the mounted webhook certificate to appear; 0 waits forever.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, help_heading = GO_FLAGS)]
+    pub webhook_cert_wait_timeout: Duration,
+
+    /// `0` (off) or an address that serves /metrics (with /healthz and /readyz) in addition to
+    /// --health-probe-bind-address, over plain HTTP.
+    #[arg(long, env = "METRICS_BIND_ADDRESS", value_parser = parse_metrics_bind_address, help_heading = GO_FLAGS)]
+    pub metrics_bind_address: Option<MetricsBind>,
+
+    /// HTTPS metrics, the Go operator's default with --metrics-bind-address: not supported;
+    /// pass --metrics-secure=false with --metrics-bind-address.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set, help_heading = GO_FLAGS)]
+    pub metrics_secure: Option<bool>,
+
+    /// Accepted and unused (HTTPS metrics are not supported).
+    #[arg(long, help_heading = GO_FLAGS)]
+    pub metrics_cert_path: Option<PathBuf>,
+
+    /// Accepted and unused (HTTPS metrics are not supported).
+    #[arg(long, help_heading = GO_FLAGS)]
+    pub metrics_cert_name: Option<String>,
+
+    /// Accepted and unused (HTTPS metrics are not supported).
+    #[arg(long, help_heading = GO_FLAGS)]
+    pub metrics_cert_key: Option<String>,
+
+    /// Accepted; the servers speak HTTP/1.1 only, all the API server's webhook client needs.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set, help_heading = GO_FLAGS)]
+    pub enable_http2: Option<bool>,
+
+    /// zap's level: debug, info, warn, error, dpanic, panic, fatal, or a verbosity number
+    /// (1 and up mean debug). Overrides --log-level when given.
+    #[arg(long, help_heading = GO_FLAGS)]
+    pub zap_log_level: Option<String>,
+
+    /// zap's encoder: `json` or `console`. Overrides --log-format when given.
+    #[arg(long, value_enum, help_heading = GO_FLAGS)]
+    pub zap_encoder: Option<ZapEncoder>,
+
+    /// zap's development mode: console lines at debug level unless --zap-encoder or
+    /// --zap-log-level say otherwise.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set, help_heading = GO_FLAGS)]
+    pub zap_devel: Option<bool>,
+
+    /// Accepted and unused (errors carry their cause chain instead of a stack trace).
+    #[arg(long, help_heading = GO_FLAGS)]
+    pub zap_stacktrace_level: Option<String>,
+
+    /// Accepted and unused (timestamps are RFC 3339).
+    #[arg(long, help_heading = GO_FLAGS)]
+    pub zap_time_encoding: Option<String>,
+}
+
+/// Help heading of the flags kept so the Go operator's manifests start this operator unchanged.
+const GO_FLAGS: &str = "Go operator flags (accepted for drop-in manifests)";
+
+/// zap's log encoders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ZapEncoder {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Console,
+}
+
+/// The Go operator's --metrics-bind-address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsBind {
+    /// `0`: no metrics server of its own.
+    Off,
+    /// Serve there.
+    At(SocketAddr),
+}
+
+/// `0` (the Go operator's "off") or a bind address.
+fn parse_metrics_bind_address(value: &str) -> Result<MetricsBind, String> {
+    match value {
+        "0" | "" => Ok(MetricsBind::Off),
+        _ => parse_bind_address(value).map(MetricsBind::At),
+    }
+}
+
+/// A tracing filter for a zap level.
+fn zap_level_filter(level: &str) -> Result<&'static str, String> {
+    match level.to_ascii_lowercase().as_str() {
+        "debug" => Ok("debug"),
+        "info" => Ok("info"),
+        "warn" => Ok("warn"),
+        "error" | "dpanic" | "panic" | "fatal" => Ok("error"),
+        number => match number.parse::<u8>() {
+            Ok(0) => Ok("info"),
+            Ok(1) => Ok("debug"),
+            Ok(_) => Ok("trace"),
+            Err(_) => Err(format!(
+                "--zap-log-level={level}: use debug, info, warn, error, dpanic, panic, fatal or a verbosity number"
+            )),
+        },
+    }
 }
 
 /// Accepts Go-style `:8081` (all interfaces) as well as `127.0.0.1:8081`.
@@ -176,6 +283,62 @@ impl Args {
             StatsAccess::ServiceDns => true,
             StatsAccess::ApiProxy => false,
         }
+    }
+
+    /// The log format and filter, the Go operator's zap flags taking precedence when given.
+    pub fn logging(&self) -> Result<(LogFormat, String), String> {
+        let devel = self.zap_devel == Some(true);
+        let format = match self.zap_encoder {
+            Some(ZapEncoder::Json) => LogFormat::Json,
+            Some(ZapEncoder::Console) => LogFormat::Text,
+            None if devel => LogFormat::Text,
+            None => self.log_format,
+        };
+        let level = match &self.zap_log_level {
+            Some(level) => zap_level_filter(level)?.to_string(),
+            None if devel => "debug".to_string(),
+            None => self.log_level.clone(),
+        };
+        Ok((format, level))
+    }
+
+    /// The second address for the health and metrics endpoints (--metrics-bind-address), after
+    /// refusing what cannot be honoured: HTTPS metrics, which the Go operator turns on by
+    /// default, are not served, so they must be turned off explicitly.
+    pub fn metrics_address(&self) -> Result<Option<SocketAddr>, String> {
+        let Some(MetricsBind::At(address)) = self.metrics_bind_address else {
+            return Ok(None);
+        };
+        if self.metrics_secure != Some(false) {
+            return Err(format!(
+                "--metrics-bind-address={address} asks for HTTPS metrics (the Go operator's --metrics-secure \
+                 defaults to true), which this operator does not serve: add --metrics-secure=false for plain \
+                 HTTP there, or drop --metrics-bind-address (/metrics is always on --health-probe-bind-address)"
+            ));
+        }
+        Ok((address != self.health_probe_bind_address).then_some(address))
+    }
+
+    /// Go operator flags that were given but change nothing here, for a warning at start-up.
+    pub fn ignored_go_flags(&self) -> Vec<&'static str> {
+        let given = [
+            ("--metrics-cert-path", self.metrics_cert_path.is_some()),
+            ("--metrics-cert-name", self.metrics_cert_name.is_some()),
+            ("--metrics-cert-key", self.metrics_cert_key.is_some()),
+            ("--enable-http2", self.enable_http2 == Some(true)),
+            ("--zap-stacktrace-level", self.zap_stacktrace_level.is_some()),
+            ("--zap-time-encoding", self.zap_time_encoding.is_some()),
+        ];
+        given
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(flag, _)| flag)
+            .collect()
+    }
+
+    /// How long to wait for mounted webhook certificates; `None` waits forever.
+    pub fn webhook_cert_wait(&self) -> Option<Duration> {
+        Some(self.webhook_cert_wait_timeout).filter(|timeout| !timeout.is_zero())
     }
 
     /// Where to watch.
@@ -279,6 +442,122 @@ mod tests {
             let flag = bad.split('=').next().unwrap();
             assert!(error.contains(flag), "{bad}: {error}");
         }
+    }
+
+    /// The flags of the Go operator's own manifests (config/default and its chart).
+    const GO_MANIFEST_FLAGS: [&str; 9] = [
+        "--metrics-bind-address=:8080",
+        "--metrics-secure=false",
+        "--health-probe-bind-address=:8081",
+        "--leader-elect",
+        "--enable-webhooks=true",
+        "--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs",
+        "--webhook-cert-wait-timeout=30s",
+        "--zap-log-level=info",
+        "--zap-encoder=json",
+    ];
+
+    #[test]
+    fn the_go_operators_manifest_flags_start_this_operator() {
+        let args = Args::try_parse_from(std::iter::once("operator").chain(GO_MANIFEST_FLAGS)).unwrap();
+        assert_eq!(args.metrics_address(), Ok(Some("0.0.0.0:8080".parse().unwrap())));
+        assert_eq!(args.logging(), Ok((LogFormat::Json, "info".to_string())));
+        assert_eq!(args.webhook_cert_wait(), Some(Duration::from_secs(30)));
+        assert!(args.ignored_go_flags().is_empty());
+        assert!(args.leader_elect && args.enable_webhooks);
+    }
+
+    #[test]
+    fn go_webhook_certificate_files_and_wait() {
+        let defaults = Args::try_parse_from(["operator"]).unwrap();
+        assert_eq!(
+            (defaults.webhook_cert_name.as_str(), defaults.webhook_cert_key.as_str()),
+            ("tls.crt", "tls.key")
+        );
+        assert_eq!(
+            defaults.webhook_cert_wait(),
+            Some(Duration::from_secs(120)),
+            "upstream's 2m"
+        );
+        let custom = Args::try_parse_from([
+            "operator",
+            "--webhook-cert-name=cert.pem",
+            "--webhook-cert-key=key.pem",
+            "--webhook-cert-wait-timeout=0",
+        ])
+        .unwrap();
+        assert_eq!(
+            (custom.webhook_cert_name.as_str(), custom.webhook_cert_key.as_str()),
+            ("cert.pem", "key.pem")
+        );
+        assert_eq!(custom.webhook_cert_wait(), None, "0 waits forever");
+    }
+
+    #[test]
+    fn https_metrics_are_refused_with_what_to_do() {
+        for flags in [
+            &["--metrics-bind-address=:8443"][..],
+            &["--metrics-bind-address=:8443", "--metrics-secure"],
+        ] {
+            let args = Args::try_parse_from(std::iter::once("operator").chain(flags.iter().copied())).unwrap();
+            let error = args.metrics_address().unwrap_err();
+            for words in ["HTTPS metrics", "--metrics-secure=false", "--health-probe-bind-address"] {
+                assert!(error.contains(words), "{flags:?}: {words:?} missing from {error}");
+            }
+        }
+        let off = Args::try_parse_from(["operator", "--metrics-bind-address=0"]).unwrap();
+        assert_eq!(off.metrics_address(), Ok(None), "0 is the Go operator's off");
+        let same =
+            Args::try_parse_from(["operator", "--metrics-bind-address=:8081", "--metrics-secure=false"]).unwrap();
+        assert_eq!(same.metrics_address(), Ok(None), "already served there");
+    }
+
+    #[test]
+    fn zap_flags_set_the_log_format_and_level() {
+        let cases: [(&[&str], LogFormat, &str); 6] = [
+            (&[], LogFormat::Text, "info"),
+            (&["--zap-devel"], LogFormat::Text, "debug"),
+            (
+                &["--zap-devel", "--zap-encoder=json", "--zap-log-level=error"],
+                LogFormat::Json,
+                "error",
+            ),
+            (&["--log-format=json", "--zap-log-level=2"], LogFormat::Json, "trace"),
+            (&["--zap-log-level=panic"], LogFormat::Text, "error"),
+            (&["--zap-encoder=console", "--log-format=json"], LogFormat::Text, "info"),
+        ];
+        for (flags, format, level) in cases {
+            let args = Args::try_parse_from(std::iter::once("operator").chain(flags.iter().copied())).unwrap();
+            assert_eq!(args.logging(), Ok((format, level.to_string())), "{flags:?}");
+        }
+        let bad = Args::try_parse_from(["operator", "--zap-log-level=loud"]).unwrap();
+        assert!(bad.logging().unwrap_err().contains("--zap-log-level=loud"));
+    }
+
+    #[test]
+    fn go_flags_that_change_nothing_are_named_for_a_warning() {
+        let args = Args::try_parse_from([
+            "operator",
+            "--metrics-cert-path=/certs",
+            "--enable-http2",
+            "--zap-stacktrace-level=error",
+            "--zap-time-encoding=iso8601",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.ignored_go_flags(),
+            [
+                "--metrics-cert-path",
+                "--enable-http2",
+                "--zap-stacktrace-level",
+                "--zap-time-encoding"
+            ]
+        );
+        let http1 = Args::try_parse_from(["operator", "--enable-http2=false"]).unwrap();
+        assert!(
+            http1.ignored_go_flags().is_empty(),
+            "asking for HTTP/1.1 is what happens"
+        );
     }
 
     #[test]

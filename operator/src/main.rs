@@ -23,16 +23,14 @@ use tokio::sync::watch;
 
 /// Exit code for configuration errors (bad flags or environment).
 const EXIT_CONFIG: u8 = 2;
-/// How long to wait for mounted webhook certificates (upstream waits 2 minutes).
-const CERT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// How often mounted webhook certificates are checked for renewal.
 const CERT_RELOAD: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn init_logging(args: &Args) {
+fn init_logging(format: LogFormat, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log_level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    match args.log_format {
+    match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
@@ -105,9 +103,9 @@ async fn start_webhook(
 ) -> anyhow::Result<()> {
     let tls = match &args.webhook_cert_path {
         Some(dir) => {
-            let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+            let (cert, key) = (dir.join(&args.webhook_cert_name), dir.join(&args.webhook_cert_key));
             // cert-manager may still be issuing the certificate when the pod starts.
-            let (cert_pem, key_pem) = certs::wait_for_mounted(&cert, &key, Some(CERT_WAIT)).await?;
+            let (cert_pem, key_pem) = certs::wait_for_mounted(&cert, &key, args.webhook_cert_wait()).await?;
             let tls = certs::rustls_config(&cert_pem, &key_pem).context("invalid webhook certificate")?;
             // Renewed certificates are served without a restart.
             tokio::spawn(certs::reload_mounted_on_change(
@@ -160,6 +158,9 @@ async fn wait_for(mut stop: watch::Receiver<bool>) {
 async fn run(args: Args) -> anyhow::Result<()> {
     let config =
         OperatorConfig::from_env().map_err(|error| anyhow::anyhow!("invalid operator configuration:\n{error}"))?;
+    let extra_metrics_addr = args
+        .metrics_address()
+        .map_err(|error| anyhow::anyhow!("invalid operator configuration:\n{error}"))?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = client(&args).await?;
     let scope = args.scope();
@@ -189,13 +190,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let health = Arc::new(Health::default());
     let router = http::router(health.clone(), metrics.clone());
-    let http_addr = args.health_probe_bind_address;
-    let http_stop = stop_rx.clone();
-    tokio::spawn(async move {
-        if let Err(error) = http::serve(http_addr, router, wait_for(http_stop)).await {
-            tracing::error!(%error, "health and metrics server stopped");
-        }
-    });
+    for http_addr in std::iter::once(args.health_probe_bind_address).chain(extra_metrics_addr) {
+        let (router, http_stop) = (router.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            if let Err(error) = http::serve(http_addr, router, wait_for(http_stop)).await {
+                tracing::error!(%error, %http_addr, "health and metrics server stopped");
+            }
+        });
+    }
 
     if args.enable_webhooks {
         let namespace = args
@@ -286,7 +288,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging(&args);
+    let (log_format, log_level) = match args.logging() {
+        Ok(logging) => logging,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_logging(log_format, &log_level);
+    let ignored = args.ignored_go_flags();
+    if !ignored.is_empty() {
+        tracing::warn!(flags = %ignored.join(", "), "Go operator flags accepted but unused here");
+    }
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
