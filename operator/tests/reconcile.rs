@@ -776,6 +776,36 @@ async fn a_worker_exiting_while_the_master_runs_fails_the_test() {
     assert!(h.event("PodFailure").note.contains("demo-worker-abcde"));
 }
 
+#[tokio::test]
+async fn a_worker_that_just_exited_is_judged_after_a_short_wait_while_the_master_runs() {
+    let h = Harness::new();
+    h.running().await;
+    // Past the grace period, the worker has just exited.
+    let exit_time = GRACE + Duration::from_secs(1);
+    let finished_at = (h.fake.now() + exit_time).to_string();
+    h.add_pod(
+        "demo-worker-abcde",
+        Role::Worker,
+        json!({ "phase": "Failed", "containerStatuses": [{
+            "name": "demo-worker", "image": "locustio/locust:2.31.0", "imageID": "", "ready": false, "restartCount": 0,
+            "state": { "terminated": { "reason": "Error", "exitCode": 1, "finishedAt": finished_at } },
+        }]}),
+    );
+    h.fake.advance(exit_time);
+    // The master may be quitting too (the end of a test): look again when the wait is over.
+    let action = h.reconcile_ok().await;
+    assert_eq!(h.phase(), Some(Phase::Running));
+    assert_eq!(requeue_after(&action), Some(shared::health::WORKER_EXIT_SETTLE));
+
+    h.fake.advance(shared::health::WORKER_EXIT_SETTLE);
+    h.reconcile_ok().await;
+    assert_eq!(h.phase(), Some(Phase::Failed));
+    assert_eq!(
+        h.condition(conditions::PODS_HEALTHY).reason,
+        health::CRASH_LOOP_BACK_OFF
+    );
+}
+
 // ---- deletion and recreation ----
 
 #[tokio::test]

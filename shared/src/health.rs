@@ -21,7 +21,8 @@ pub struct Health {
     pub reason: &'static str,
     /// Human-readable detail, naming pods and what to do.
     pub message: String,
-    /// Time left in the grace period, when inside it.
+    /// When to look again although nothing may change in between: the end of the grace period
+    /// when inside it, or of a worker exit's [`WORKER_EXIT_SETTLE`].
     pub grace_remaining: Option<Duration>,
 }
 
@@ -40,6 +41,20 @@ pub struct MountFailure {
     pub pod: String,
     /// The event message, e.g. `MountVolume.SetUp failed for volume "x" : configmap "scripts" not found`.
     pub message: String,
+}
+
+/// How long a worker's exit waits to be judged while the master still runs. At the end of a
+/// test the master tells its workers to quit, and a worker (non-zero after failed requests) can
+/// stop before the master pod's own end is seen; a worker that is still the only one to have
+/// stopped after this long has failed on its own.
+pub const WORKER_EXIT_SETTLE: Duration = Duration::from_secs(15);
+
+/// What one pod's containers come to.
+enum PodVerdict {
+    Healthy,
+    Failed(PodFailure),
+    /// A worker exited while the master runs; judged once this much more time has passed.
+    Settling(Duration),
 }
 
 /// The kubelet's reason for a container killed for exceeding its memory limit.
@@ -194,8 +209,10 @@ fn container_failure(container: &ContainerStatus, init: bool, sidecar: bool) -> 
     None
 }
 
-fn pod_failure(pod: &Pod, master_finished: bool) -> Option<PodFailure> {
-    let status = pod.status.as_ref()?;
+fn pod_verdict(pod: &Pod, master_finished: bool, now: Timestamp) -> PodVerdict {
+    let Some(status) = pod.status.as_ref() else {
+        return PodVerdict::Healthy;
+    };
     let failure = |(reason, message): (&'static str, String)| PodFailure {
         pod: pod_name(pod),
         reason,
@@ -211,7 +228,7 @@ fn pod_failure(pod: &Pod, master_finished: bool) -> Option<PodFailure> {
             .message
             .clone()
             .unwrap_or_else(|| "pod cannot be scheduled".into());
-        return Some(failure((health::SCHEDULING_ERROR, message)));
+        return PodVerdict::Failed(failure((health::SCHEDULING_ERROR, message)));
     }
     let sidecars: Vec<&str> = pod
         .spec
@@ -222,7 +239,7 @@ fn pod_failure(pod: &Pod, master_finished: bool) -> Option<PodFailure> {
         .collect();
     for container in status.init_container_statuses.iter().flatten() {
         if let Some(found) = container_failure(container, true, sidecars.contains(&container.name.as_str())) {
-            return Some(failure(found));
+            return PodVerdict::Failed(failure(found));
         }
     }
     for container in status.container_statuses.iter().flatten() {
@@ -230,22 +247,37 @@ fn pod_failure(pod: &Pod, master_finished: bool) -> Option<PodFailure> {
         // Workers exit, sometimes non-zero, when the master quits at the end of a test: that is
         // the test ending, not a failure (upstream turned passing tests Failed here). Running
         // out of memory is not how a test ends.
-        let worker_exit = found
+        let exit = container
+            .state
             .as_ref()
-            .is_some_and(|(reason, _)| *reason == health::CRASH_LOOP_BACK_OFF)
-            && container
-                .state
+            .and_then(|s| s.terminated.as_ref())
+            .filter(|t| t.reason.as_deref() != Some(OUT_OF_MEMORY));
+        let worker_exit = exit.filter(|_| {
+            is_worker(pod)
+                && found
+                    .as_ref()
+                    .is_some_and(|(reason, _)| *reason == health::CRASH_LOOP_BACK_OFF)
+        });
+        if let Some(exit) = worker_exit {
+            if master_finished {
+                continue;
+            }
+            let settled_at = exit
+                .finished_at
                 .as_ref()
-                .and_then(|s| s.terminated.as_ref())
-                .is_some_and(|t| t.reason.as_deref() != Some(OUT_OF_MEMORY));
-        if worker_exit && master_finished && is_worker(pod) {
-            continue;
+                .map(|at| at.0 + SignedDuration::try_from(WORKER_EXIT_SETTLE).unwrap_or_default());
+            if let Some(settled_at) = settled_at.filter(|settled_at| now < *settled_at) {
+                let left = u64::try_from(now.duration_until(settled_at).as_secs())
+                    .unwrap_or(0)
+                    .max(1);
+                return PodVerdict::Settling(Duration::from_secs(left));
+            }
         }
         if let Some(found) = found {
-            return Some(failure(found));
+            return PodVerdict::Failed(failure(found));
         }
     }
-    None
+    PodVerdict::Healthy
 }
 
 /// Classifies the pods of one test (selected by `performance-test-name`).
@@ -284,11 +316,15 @@ pub fn classify(
                     .and_then(|s| s.phase.as_deref())
                     .is_some_and(|p| p == "Succeeded" || p == "Failed")
         });
-    let mut failures: Vec<PodFailure> = pods
-        .iter()
-        .filter(|pod| !is_being_deleted(pod))
-        .filter_map(|pod| pod_failure(pod, master_finished))
-        .collect();
+    let mut failures: Vec<PodFailure> = Vec::new();
+    let mut settling: Option<Duration> = None;
+    for pod in pods.iter().filter(|pod| !is_being_deleted(pod)) {
+        match pod_verdict(pod, master_finished, now) {
+            PodVerdict::Healthy => {}
+            PodVerdict::Failed(failure) => failures.push(failure),
+            PodVerdict::Settling(left) => settling = Some(settling.map_or(left, |other| other.min(left))),
+        }
+    }
     for mount in mount_failures {
         if !failures.iter().any(|f| f.pod == mount.pod) {
             failures.push(PodFailure {
@@ -317,6 +353,6 @@ pub fn classify(
     Health {
         reason: health::PODS_HEALTHY,
         message: "All pods are healthy".into(),
-        grace_remaining: None,
+        grace_remaining: settling,
     }
 }

@@ -763,6 +763,56 @@ fn workers_exiting_after_the_master_finished_do_not_fail_the_test() {
     );
 }
 
+/// A worker container that exited with `exit_code` at `finished` seconds.
+fn worker_exited_at(suffix: &str, exit_code: i32, finished: i64) -> Pod {
+    let mut status = terminated("demo-worker", exit_code, "Error");
+    if let Some(terminated) = status.state.as_mut().and_then(|state| state.terminated.as_mut()) {
+        terminated.finished_at = Some(Time(at(finished)));
+    }
+    worker_pod(suffix, 0).container(status).build()
+}
+
+#[test]
+fn a_worker_exit_waits_a_moment_for_the_master_to_end_too() {
+    let running_master = healthy_master();
+    let worker = worker_exited_at("w1", 1, 600);
+
+    // Just after the exit, with the master still running: not judged yet, looked at again.
+    let just_now = classify(&[running_master.clone(), worker.clone()], 605);
+    assert_eq!(just_now.reason, reason::PODS_HEALTHY, "{just_now:?}");
+    assert_eq!(just_now.grace_remaining, Some(Duration::from_secs(10)));
+
+    // The master's end is seen within the window: the test ended, nothing failed.
+    let mut ended_master = master_pod(0)
+        .container(terminated("demo-master", 0, "Completed"))
+        .build();
+    ended_master.status.as_mut().unwrap().phase = Some("Succeeded".into());
+    let ended = classify(&[ended_master, worker.clone()], 608);
+    assert_eq!(
+        (ended.reason, ended.grace_remaining),
+        (reason::PODS_HEALTHY, None),
+        "{ended:?}"
+    );
+
+    // Still the only one to have stopped after the window: the worker failed on its own.
+    let alone = classify(&[running_master, worker], 600 + 15);
+    assert_failure(
+        &alone,
+        reason::CRASH_LOOP_BACK_OFF,
+        &["[demo-worker-w1]", "exited with code 1"],
+        "after the window",
+    );
+}
+
+#[test]
+fn a_worker_killed_for_memory_is_judged_at_once() {
+    let mut status = terminated("demo-worker", 137, health::OUT_OF_MEMORY);
+    status.state.as_mut().unwrap().terminated.as_mut().unwrap().finished_at = Some(Time(at(600)));
+    let worker = worker_pod("o1", 0).container(status).build();
+    let health = classify(&[healthy_master(), worker], 601);
+    assert_failure(&health, reason::CRASH_LOOP_BACK_OFF, &["OOMKilled"], "out of memory");
+}
+
 #[test]
 fn a_master_pod_that_succeeded_excuses_worker_exits_before_its_job_says_so() {
     let mut master = master_pod(0)
