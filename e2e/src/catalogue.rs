@@ -75,11 +75,13 @@ pub enum Requirement {
     DeleteRemovesChildren,
     /// The operator's RBAC (chart) allows what it does and no more.
     Rbac,
+    /// Beyond the issue: a child the API server refuses fails the test with the server's words.
+    ChildRefused,
 }
 
 impl Requirement {
     /// Every requirement, for the completeness test.
-    pub const ALL: [Requirement; 17] = [
+    pub const ALL: [Requirement; 18] = [
         Self::CrdAccepted,
         Self::Defaulting,
         Self::DocExamples,
@@ -97,6 +99,7 @@ impl Requirement {
         Self::PluginLogs,
         Self::DeleteRemovesChildren,
         Self::Rbac,
+        Self::ChildRefused,
     ];
 }
 
@@ -115,6 +118,7 @@ pub enum Kind {
     WorkerJobRecreated,
     SpecDrifted,
     DeleteRemovesChildren,
+    ChildRefused,
     Conversion,
     Rbac,
     StatusRecipes,
@@ -273,6 +277,15 @@ pub fn all() -> Vec<Scenario> {
             Kind::DeleteRemovesChildren,
             240,
             "deleting a LocustTest removes its Service, Jobs and pods (owner references, garbage collector)",
+        ),
+        scenario(
+            "child-refused",
+            Needs::ControlPlane,
+            &[R::ChildRefused],
+            Kind::ChildRefused,
+            120,
+            "a test the CRD accepts but whose master Job the API server refuses (CPU request above its limit) \
+             is Failed with Ready=False/ResourcesFailed quoting the server",
         ),
         scenario(
             "conversion-v1-v2",
@@ -475,6 +488,7 @@ mod tests {
             Requirement::PluginRunWait,
             Requirement::PluginStatusJson,
             Requirement::DeleteRemovesChildren,
+            Requirement::ChildRefused,
         ] {
             assert!(covered.contains(&requirement), "{requirement:?} needs no real pods");
         }

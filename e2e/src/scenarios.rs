@@ -170,6 +170,7 @@ pub async fn run_scenario(ctx: &Ctx<'_>) -> Result<()> {
         Kind::WorkerJobRecreated => worker_job_recreated(ctx).await,
         Kind::SpecDrifted => spec_drifted(ctx).await,
         Kind::DeleteRemovesChildren => delete_removes_children(ctx).await,
+        Kind::ChildRefused => child_refused(ctx).await,
         Kind::Conversion => conversion(ctx).await,
         Kind::Rbac => rbac(ctx).await,
         Kind::StatusRecipes => status_recipes(ctx).await,
@@ -519,6 +520,35 @@ async fn spec_drifted(ctx: &Ctx<'_>) -> Result<()> {
         now == replicas,
         "the worker Job changed from {replicas} to {now} workers"
     );
+    Ok(())
+}
+
+/// Master resources the CRD accepts and the API server refuses in a Job.
+pub const REFUSED_MASTER_RESOURCES: &str = r#"{"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}"#;
+
+async fn child_refused(ctx: &Ctx<'_>) -> Result<()> {
+    let name = "refused";
+    let mut manifest = ctx.plan(name).manifest();
+    manifest["spec"]["master"]["resources"] = serde_json::from_str(REFUSED_MASTER_RESOURCES)?;
+    ctx.create_scripts().await?;
+    ctx.cluster().create_ok(&ctx.namespace, &manifest).await?;
+    let test = ctx.wait_phase(name, "Failed").await?;
+    let ready = checks::condition(&test, c::READY).context("no Ready condition")?;
+    ensure!(
+        ready.status == "False" && ready.reason == c::ready::RESOURCES_FAILED,
+        "Ready is {}/{}, not False/ResourcesFailed: {}",
+        ready.status,
+        ready.reason,
+        ready.message
+    );
+    let master = shared::naming::master_name(name);
+    for words in [format!("refused to create Job {master}"), "resources".to_string()] {
+        ensure!(
+            ready.message.contains(&words),
+            "Ready's message lacks {words:?}: {}",
+            ready.message
+        );
+    }
     Ok(())
 }
 

@@ -252,6 +252,23 @@ async fn a_test_whose_master_fails_is_seen_failed_with_test_failed() {
 }
 
 #[tokio::test]
+async fn a_master_job_the_api_server_refuses_is_seen_failed_with_the_servers_words() {
+    let harness = harness();
+    // The fake stores any Job; a real API server refuses this one (its CPU request is above its
+    // limit) with these words.
+    harness.fake.fail_next_with(
+        "POST",
+        "/jobs",
+        422,
+        "Job.batch \"refused-master\" is invalid: spec.template.spec.containers[0].resources.requests: \
+         Invalid value: \"2\": must be less than or equal to cpu limit of 1",
+    );
+    run_within(&suite(&harness.fake), "child-refused", Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn deleting_a_test_is_seen_to_remove_its_children() {
     run("delete-removes-children").await.unwrap();
 }
