@@ -203,26 +203,24 @@ pub async fn wait_for_mounted(
 /// HTTP/1.1 only (the API server's webhook client needs nothing more, and the upstream operator
 /// also keeps HTTP/2 off by default).
 pub fn rustls_config(cert_pem: &str, key_pem: &str) -> Result<RustlsConfig, CertError> {
-    let config = server_config(
-        cert_pem.as_bytes(),
-        "the webhook certificate",
-        key_pem.as_bytes(),
-        "the webhook key",
-    )?;
-    Ok(RustlsConfig::from_config(Arc::new(config)))
+    Ok(RustlsConfig::from_config(pem_server_config(cert_pem, key_pem)?))
 }
 
 /// Serves `cert_pem` and `key_pem` on `tls` from the next handshake on; connections already open
 /// keep the pair they started with.
 pub fn reload(tls: &RustlsConfig, cert_pem: &str, key_pem: &str) -> Result<(), CertError> {
+    tls.reload_from_config(pem_server_config(cert_pem, key_pem)?);
+    Ok(())
+}
+
+fn pem_server_config(cert_pem: &str, key_pem: &str) -> Result<Arc<rustls::ServerConfig>, CertError> {
     let config = server_config(
         cert_pem.as_bytes(),
         "the webhook certificate",
         key_pem.as_bytes(),
         "the webhook key",
     )?;
-    tls.reload_from_config(Arc::new(config));
-    Ok(())
+    Ok(Arc::new(config))
 }
 
 /// Checks the mounted files every `every` and, when either changed, serves the new pair from then

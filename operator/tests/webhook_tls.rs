@@ -852,6 +852,15 @@ async fn eventually(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> boo
     false
 }
 
+/// Asserts that within 5 s a client trusting only `ca_pem` is served.
+async fn assert_served_soon(addr: SocketAddr, ca_pem: &str, what: &str) {
+    let served = eventually(Duration::from_secs(5), async || {
+        is_served_to(addr, ca_pem.as_bytes()).await
+    })
+    .await;
+    assert!(served, "{what}");
+}
+
 async fn is_served_to(addr: SocketAddr, ca_pem: &[u8]) -> bool {
     connect(addr, trusting(&[ca_pem]), "localhost").await.is_ok()
 }
@@ -911,16 +920,7 @@ async fn a_self_made_certificate_is_replaced_before_it_expires_and_the_api_serve
     assert_ne!(renewed_ca, der(&first.ca_pem));
 
     // The API server trusts exactly the caBundle; the renewed pair is what it is served now.
-    let renewed_ca_pem = pem_of(&renewed_ca);
-    assert!(
-        eventually(Duration::from_secs(5), async || is_served_to(
-            server.addr,
-            renewed_ca_pem.as_bytes()
-        )
-        .await)
-        .await,
-        "the renewed certificate is served"
-    );
+    assert_served_soon(server.addr, &pem_of(&renewed_ca), "the renewed certificate is served").await;
     let mut connection = Connection::open(connect(server.addr, trusting(&[&bundle]), "localhost").await.unwrap()).await;
     assert_eq!(
         connection.review(REVIEW_TO_V2).await["response"]["result"]["status"],
@@ -965,16 +965,12 @@ async fn a_renewal_the_api_server_refuses_keeps_serving_the_current_certificate_
         .await,
         "the next retry installs the renewed CA"
     );
-    let renewed_ca_pem = pem_of(&certificates(&fake.ca_bundle())[0]);
-    assert!(
-        eventually(Duration::from_secs(5), async || is_served_to(
-            server.addr,
-            renewed_ca_pem.as_bytes()
-        )
-        .await)
-        .await,
-        "and serves the renewed certificate"
-    );
+    assert_served_soon(
+        server.addr,
+        &pem_of(&certificates(&fake.ca_bundle())[0]),
+        "and serves the renewed certificate",
+    )
+    .await;
     renewer.abort();
     server.stop().await.unwrap();
 }
