@@ -12,11 +12,13 @@ use futures::channel::mpsc::UnboundedSender;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, watcher};
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::reflector::{ObjectRef, Store, reflector};
+use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
 use kube::{Client, ResourceExt};
 use shared::api::v2::LocustTest;
 use shared::constants::{LABEL_MANAGED_BY, LABEL_TEST_NAME, MANAGED_BY};
+use tokio::sync::watch;
 
 use crate::context::Context;
 use crate::reconcile::{error_policy, reconcile};
@@ -70,17 +72,38 @@ pub fn phase_counts(store: &Store<DynamicObject>) -> BTreeMap<String, i64> {
     counts
 }
 
-/// The controller, built but not started; its store is available before it runs.
-pub fn build(client: &Client, scope: &Scope) -> Controller<DynamicObject> {
+/// Turns true once the LocustTest watch has listed every test into the controller's store, and
+/// stays true (a later re-list does not make a synced replica unready).
+pub type Synced = watch::Receiver<bool>;
+
+/// The controller, built but not started; its store is available before it runs, and [`Synced`]
+/// says when its watch of LocustTests has synced (it can only do so while the controller runs).
+///
+/// The signal comes from the watch stream itself (its `InitDone` event). Awaiting
+/// `Store::wait_until_ready` here as well would not do: kube-runtime's store readiness wakes only
+/// the last task that polled it, which is the controller's own runner, so a second waiter is
+/// never woken and `/readyz` stayed 503 for ever on a real cluster.
+pub fn build(client: &Client, scope: &Scope) -> (Controller<DynamicObject>, Synced) {
     let managed = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
     let tests: Api<DynamicObject> = match scope {
         Scope::Cluster => Api::all_with(client.clone(), &locusttest_resource()),
         Scope::Namespace(namespace) => Api::namespaced_with(client.clone(), namespace, &locusttest_resource()),
     };
-    Controller::new_with(tests, watcher::Config::default().any_semantic(), locusttest_resource())
+    let (synced_tx, synced) = watch::channel(false);
+    let writer = Writer::new(locusttest_resource());
+    let store = writer.as_reader();
+    let test_events = reflector(writer, watcher(tests, watcher::Config::default().any_semantic()))
+        .inspect(move |event| {
+            if matches!(event, Ok(watcher::Event::InitDone)) {
+                synced_tx.send_if_modified(|synced| !std::mem::replace(synced, true));
+            }
+        })
+        .applied_objects();
+    let controller = Controller::for_stream_with(test_events, store, locusttest_resource())
         .owns(api::<Job>(client, scope), managed.clone())
         .owns(api::<Service>(client, scope), managed.clone())
-        .watches(api::<Pod>(client, scope), managed, test_of_pod)
+        .watches(api::<Pod>(client, scope), managed, test_of_pod);
+    (controller, synced)
 }
 
 /// The controller also reconciling every test sent to the returned sender: how the stats
@@ -102,9 +125,15 @@ pub async fn run(
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
-            if let Err(error) = result {
+            match result {
+                // A test deleted while a reconcile of it was queued: nothing to do, and common
+                // after every deletion (its children's deletions queue it again).
+                Err(controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!(test = %object, "not reconciled: the test is gone");
+                }
                 // Watch and queue errors: kube-runtime backs off and retries by itself.
-                tracing::warn!(error = %error, "controller event");
+                Err(error) => tracing::warn!(error = %error, "controller event"),
+                Ok(_) => {}
             }
         })
         .await;

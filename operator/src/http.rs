@@ -117,6 +117,9 @@ pub async fn serve(
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    // The bound address, not the requested one: with port 0 this is how scripts and tests find it.
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(addr = %bound, "serving /healthz, /readyz and /metrics");
     serve_on(listener, router, shutdown).await
 }
 

@@ -177,7 +177,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
 
-    let controller = controller::build(&client, &scope);
+    let (controller, mut synced) = controller::build(&client, &scope);
     let store = controller.store();
     let phase_store = store.clone();
     let stats = Arc::new(StatsCache::new());
@@ -243,10 +243,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!("became leader");
     }
 
-    let ready_store = store.clone();
     let ready_health = health.clone();
     tokio::spawn(async move {
-        if ready_store.wait_until_ready().await.is_ok() {
+        if synced.wait_for(|synced| *synced).await.is_ok() {
             ready_health.set_ready(true);
             tracing::info!("watches synced, ready");
         }

@@ -1129,7 +1129,8 @@ async fn an_unreadable_test_does_not_stop_the_controller_from_reconciling_the_ot
     }));
     fake.insert(test_object(valid_spec()));
     let ctx = context(&fake);
-    let controller = operator::controller::build(&fake.client(), &operator::controller::Scope::Namespace(NS.into()));
+    let (controller, mut synced) =
+        operator::controller::build(&fake.client(), &operator::controller::Scope::Namespace(NS.into()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(operator::controller::run(controller, ctx, async move {
         let _ = stopped.await;
@@ -1146,6 +1147,10 @@ async fn an_unreadable_test_does_not_stop_the_controller_from_reconciling_the_ot
     while (phase_of("broken").is_none() || fake.names::<Job>(NS).len() < 2) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert!(
+        *synced.borrow_and_update(),
+        "the watch reported its first list as synced"
+    );
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(10), running)
         .await

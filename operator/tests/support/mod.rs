@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub use integration_tests::fake_api;
+pub mod process;
 pub mod stats;
 
 pub use fake_api::{FakeApi, ObjectKey, RecordedEvent};
