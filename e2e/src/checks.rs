@@ -178,19 +178,24 @@ pub fn quantity(text: &str) -> Option<f64> {
     Some(number * factor)
 }
 
-fn is_empty(value: &Value) -> bool {
+/// Whether the API server leaves `value` out of what it returns: Go's `omitempty` drops null, empty
+/// lists and maps, and every zero value (`false`, `0`, `""`), so `readOnly: false` comes back missing.
+fn server_omits(value: &Value) -> bool {
     match value {
         Value::Null => true,
+        Value::Bool(flag) => !flag,
+        Value::Number(number) => number.as_f64() == Some(0.0),
+        Value::String(text) => text.is_empty(),
         Value::Array(items) => items.is_empty(),
         Value::Object(map) => map.is_empty(),
-        _ => false,
     }
 }
 
 /// Where `expected` is not contained in `actual`: every field of `expected` must be in `actual`
 /// with the same value (the API server may add defaults, so extra fields in `actual` are fine);
-/// lists must match item by item; empty lists and maps match an absent field (Go drops them);
-/// quantities under `resources` compare by value.
+/// lists must match item by item; a field the server omits when it holds its zero value (empty
+/// list or map, `false`, `0`, `""`) matches an absent field; quantities under `resources` compare
+/// by value.
 pub fn not_contained(expected: &Value, actual: &Value, path: &str) -> Vec<String> {
     match (expected, actual) {
         (Value::Object(want), Value::Object(have)) => want
@@ -199,7 +204,7 @@ pub fn not_contained(expected: &Value, actual: &Value, path: &str) -> Vec<String
                 let here = format!("{path}.{key}");
                 match have.get(key) {
                     Some(found) => not_contained(value, found, &here),
-                    None if is_empty(value) => Vec::new(),
+                    None if server_omits(value) => Vec::new(),
                     None => vec![format!("{here}: missing (expected {value})")],
                 }
             })
@@ -213,7 +218,7 @@ pub fn not_contained(expected: &Value, actual: &Value, path: &str) -> Vec<String
         (Value::Array(want), Value::Array(have)) => {
             vec![format!("{path}: {} items, expected {}", have.len(), want.len())]
         }
-        (want, Value::Null) if is_empty(want) => Vec::new(),
+        (want, Value::Null) if server_omits(want) => Vec::new(),
         (Value::String(want), Value::String(have)) if path.contains(".resources.") => {
             match (quantity(want), quantity(have)) {
                 (Some(a), Some(b)) if (a - b).abs() <= f64::EPSILON * a.abs().max(1.0) => Vec::new(),
@@ -535,6 +540,92 @@ mod tests {
         let changed = json!({"a": 2, "list": [{"x": 1}, {"x": 2}]});
         let problems = not_contained(&expected, &changed, "spec");
         assert_eq!(problems, ["spec.a: 2, expected 1", "spec.list: 2 items, expected 1"]);
+    }
+
+    /// What a real API server returns for a stored object: every zero-valued field left out.
+    fn as_the_server_returns_it(value: &Value) -> Option<Value> {
+        match value {
+            Value::Object(map) => {
+                let kept: serde_json::Map<String, Value> = map
+                    .iter()
+                    .filter_map(|(key, value)| as_the_server_returns_it(value).map(|value| (key.clone(), value)))
+                    .collect();
+                (!kept.is_empty()).then_some(Value::Object(kept))
+            }
+            Value::Array(items) => {
+                let kept: Vec<Value> = items
+                    .iter()
+                    .map(|item| as_the_server_returns_it(item).unwrap_or_else(|| json!({})))
+                    .collect();
+                (!kept.is_empty()).then_some(Value::Array(kept))
+            }
+            // Spelled out rather than calling `server_omits`, the function under test.
+            Value::Null | Value::Bool(false) => None,
+            Value::String(text) if text.is_empty() => None,
+            Value::Number(number) if number.as_f64() == Some(0.0) => None,
+            other => Some(other.clone()),
+        }
+    }
+
+    #[test]
+    fn zero_values_the_server_omits_match_their_absence_and_nothing_else_does() {
+        // (expected, returned by the server, problems)
+        let cases: [(Value, Value, &[&str]); 8] = [
+            (json!({"readOnly": false}), json!({}), &[]),
+            (json!({"replicas": 0}), json!({}), &[]),
+            (json!({"subPath": ""}), json!({}), &[]),
+            (json!({"args": [], "env": {}}), json!({}), &[]),
+            (
+                json!({"readOnly": true}),
+                json!({}),
+                &["spec.readOnly: missing (expected true)"],
+            ),
+            (
+                json!({"replicas": 2}),
+                json!({}),
+                &["spec.replicas: missing (expected 2)"],
+            ),
+            (
+                json!({"readOnly": false}),
+                json!({"readOnly": true}),
+                &["spec.readOnly: true, expected false"],
+            ),
+            (
+                json!({"name": "x"}),
+                json!({"name": ""}),
+                &["spec.name: \"\", expected \"x\""],
+            ),
+        ];
+        for (expected, actual, problems) in cases {
+            assert_eq!(
+                not_contained(&expected, &actual, "spec"),
+                problems,
+                "{expected} in {actual}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_example_child_matches_itself_as_the_server_returns_it() {
+        // The complete v2 example of the API reference mounts volumes with `readOnly: false`.
+        let mut compared = 0;
+        for example in crate::docs::EXAMPLES.iter().filter(|example| !example.shape.is_v1()) {
+            let mut test = example.documents().unwrap().object;
+            test["metadata"]["namespace"] = json!("ns");
+            test["metadata"]["uid"] = json!("1234");
+            let expected = expected_children(&test, &OperatorConfig::default()).unwrap();
+            for child in [&expected.service, &expected.master_job, &expected.worker_job] {
+                let returned = as_the_server_returns_it(child).unwrap();
+                assert_eq!(
+                    child_mismatches(child, &returned),
+                    Vec::<String>::new(),
+                    "{}",
+                    example.file
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared >= 30, "only {compared} children compared");
     }
 
     #[test]
