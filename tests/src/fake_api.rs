@@ -2,10 +2,16 @@
 //! operator code through a real `kube::Client` without a cluster.
 //!
 //! It understands the request shapes `kube` sends: GET one, LIST with label and field selectors, WATCH (kept open, silent),
-//! POST create, PATCH (JSON merge patch) on an object and on its `/status` subresource, PUT
-//! replace and DELETE, for any resource path (`/api/v1/...` and `/apis/{group}/{version}/...`,
-//! namespaced or cluster-scoped). Errors come back as `metav1.Status` bodies, as the real API
-//! server sends them, so `kube` turns them into `kube::Error::Api`.
+//! POST create, PATCH on an object and on its `/status` subresource, PUT replace and DELETE, for
+//! any resource path (`/api/v1/...` and `/apis/{group}/{version}/...`, namespaced or
+//! cluster-scoped). Errors come back as `metav1.Status` bodies, as the real API server sends them,
+//! so `kube` turns them into `kube::Error::Api`.
+//!
+//! PATCH takes a JSON merge patch; a strategic merge patch, which is applied the same way (right
+//! for objects without merge-keyed lists, such as a Lease); and a server-side apply, with field
+//! ownership per leaf field: an apply that would change a field another manager set (by apply or
+//! patch) fails with 409 `Conflict` unless forced, which is what makes two lease holders apply
+//! `holderIdentity` at once end with one winner.
 //!
 //! GETs through the service proxy (`/api/v1/namespaces/{ns}/services/{name}:{port}/proxy/...`)
 //! get the answer a test set with [`FakeApi::set_proxy_answer`], or 503 as for a Service without
@@ -15,7 +21,7 @@
 //! [`FakeApi::fail_next`] injects one failure. Time comes from a clock the test controls, which
 //! also stamps `creationTimestamp` on created objects.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -138,6 +144,8 @@ struct State {
     missing_groups: std::collections::BTreeSet<String>,
     /// (method, resource plural) pairs the caller may not use, answered 403 as RBAC would.
     forbidden: Vec<(Method, String)>,
+    /// Field managers by object and leaf field path (`/spec/holderIdentity`), for server-side apply.
+    owners: BTreeMap<ObjectKey, BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl State {
@@ -866,10 +874,13 @@ fn handle(state: &mut State, route: &Route, request: &RecordedRequest, now: Time
         },
         ("GET", None) => list(state, route, request),
         ("POST", None) => create(state, route, request, now),
-        ("PATCH", Some(name)) => patch(state, route, request, name),
+        ("PATCH", Some(name)) => patch(state, route, request, name, now),
         ("PUT", Some(name)) => replace(state, route, request, name),
         ("DELETE", Some(name)) => match state.objects.remove(&route.key(name)) {
-            Some(object) => respond(200, &object),
+            Some(object) => {
+                state.owners.remove(&route.key(name));
+                respond(200, &object)
+            }
             None => not_found(route, name),
         },
         _ => failure(
@@ -1102,12 +1113,127 @@ fn create(state: &mut State, route: &Route, request: &RecordedRequest, now: Time
     respond(201, &object)
 }
 
-fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str) -> Response<Reply> {
+/// The leaf fields a patch or apply body sets (`Some`) or removes (`None`), by JSON pointer,
+/// leaving out the identity fields every apply carries.
+fn leaf_fields(body: &Value) -> Vec<(String, Option<Value>)> {
+    fn walk(value: &Value, path: String, into: &mut Vec<(String, Option<Value>)>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, value) in map {
+                    walk(
+                        value,
+                        format!("{path}/{}", key.replace('~', "~0").replace('/', "~1")),
+                        into,
+                    );
+                }
+            }
+            Value::Null => into.push((path, None)),
+            other => into.push((path, Some(other.clone()))),
+        }
+    }
+    let mut fields = Vec::new();
+    if let Value::Object(map) = body {
+        for (key, value) in map {
+            if !matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                walk(value, format!("/{key}"), &mut fields);
+            }
+        }
+    }
+    fields
+}
+
+/// Field owners after a write of `body` by `manager` to an object that held `before`: a field
+/// set to a new value is `manager`'s alone, one set to the value it had is shared with its
+/// owners, and a removed field has no owner left.
+fn take_ownership(owners: &mut BTreeMap<String, BTreeSet<String>>, before: &Value, body: &Value, manager: &str) {
+    for (path, value) in leaf_fields(body) {
+        match value {
+            Some(value) => {
+                let managers = owners.entry(path.clone()).or_default();
+                if before.pointer(&path) != Some(&value) {
+                    managers.clear();
+                }
+                managers.insert(manager.to_string());
+            }
+            None => owners.retain(|owned, _| owned != &path && !owned.starts_with(&format!("{path}/"))),
+        }
+    }
+}
+
+/// A server-side apply: 409 listing the fields another manager owns with another value (unless
+/// `force=true`), else the body merged in and its fields owned by the applier. Creates the object
+/// when it does not exist.
+fn apply(state: &mut State, route: &Route, request: &RecordedRequest, name: &str, now: Timestamp) -> Response<Reply> {
+    let Some(manager) = request.query_param("fieldManager").map(str::to_string) else {
+        return failure(
+            422,
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            Some(route),
+        );
+    };
+    let Some(body) = request.body.clone().filter(Value::is_object) else {
+        return failure(400, "apply needs a JSON object", Some(route));
+    };
+    let key = route.key(name);
+    let Some(current) = state.objects.get(&key).cloned() else {
+        // The name comes from the path, as for the real server.
+        let mut creation = request.clone();
+        if let Some(body) = creation.body.as_mut() {
+            body["metadata"]["name"] = json!(name);
+        }
+        let created = create(state, route, &creation, now);
+        if created.status() == StatusCode::CREATED {
+            take_ownership(state.owners.entry(key).or_default(), &Value::Null, &body, &manager);
+        }
+        return created;
+    };
+    let force = request.query_param("force") == Some("true");
+    let owners = state.owners.entry(key.clone()).or_default();
+    let conflicts: Vec<String> = leaf_fields(&body)
+        .into_iter()
+        .filter(|(path, value)| current.pointer(path) != value.as_ref())
+        .flat_map(|(path, _)| {
+            let field = path.trim_start_matches('/').replace('/', ".");
+            owners
+                .get(&path)
+                .into_iter()
+                .flatten()
+                .filter(|owner| **owner != manager)
+                .map(move |owner| format!("conflict with \"{owner}\": .{field}"))
+        })
+        .collect();
+    if !conflicts.is_empty() && !force {
+        let message = format!(
+            "Apply failed with {} conflict{}: {}",
+            conflicts.len(),
+            if conflicts.len() == 1 { "" } else { "s" },
+            conflicts.join("; ")
+        );
+        return respond(409, &status_body(409, "Conflict", &message, Some(route)));
+    }
+    take_ownership(owners, &current, &body, &manager);
+    let number = state.next();
+    let Some(object) = state.objects.get_mut(&key) else {
+        return not_found(route, name);
+    };
+    let before = object.clone();
+    merge_patch(object, &body);
+    keep_system_fields(object, &before, route.subresource.is_some());
+    object["metadata"]["resourceVersion"] = json!(number.to_string());
+    respond(200, object)
+}
+
+fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str, now: Timestamp) -> Response<Reply> {
     let content_type = request.content_type.as_deref().unwrap_or_default();
-    if !content_type.starts_with("application/merge-patch+json") {
+    if content_type.starts_with("application/apply-patch") {
+        return apply(state, route, request, name, now);
+    }
+    if !content_type.starts_with("application/merge-patch+json")
+        && !content_type.starts_with("application/strategic-merge-patch+json")
+    {
         return failure(
             415,
-            &format!("the fake only accepts merge patches, not {content_type:?}"),
+            &format!("the fake accepts merge, strategic merge and apply patches, not {content_type:?}"),
             Some(route),
         );
     }
@@ -1118,7 +1244,8 @@ fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str
         return failure(405, "only the status subresource is supported", Some(route));
     }
     let number = state.next();
-    let Some(object) = state.objects.get_mut(&route.key(name)) else {
+    let key = route.key(name);
+    let Some(object) = state.objects.get_mut(&key) else {
         return not_found(route, name);
     };
     if let Some(expected) = body["metadata"]["resourceVersion"].as_str()
@@ -1134,7 +1261,11 @@ fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str
     merge_patch(object, body);
     keep_system_fields(object, &before, route.subresource.is_some());
     object["metadata"]["resourceVersion"] = json!(number.to_string());
-    respond(200, object)
+    let response = respond(200, object);
+    if let Some(manager) = request.query_param("fieldManager") {
+        take_ownership(state.owners.entry(key).or_default(), &before, body, manager);
+    }
+    response
 }
 
 fn replace(state: &mut State, route: &Route, request: &RecordedRequest, name: &str) -> Response<Reply> {
@@ -1324,5 +1455,76 @@ mod client_tests {
 
         let pods: Api<Pod> = Api::namespaced(fake.client(), "other");
         assert!(pods.list(&ListParams::default()).await.expect("list").items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn apply_conflicts_with_another_managers_field_until_that_field_is_removed() {
+        use k8s_openapi::api::coordination::v1::Lease;
+        use kube::api::{Patch, PatchParams};
+        let fake = FakeApi::new(start());
+        let leases: Api<Lease> = Api::namespaced(fake.client(), "ns");
+        let apply = |holder: &str| json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "spec": {"holderIdentity": holder}});
+        let by = |manager: &str| PatchParams::apply(manager);
+
+        // An apply creates the object; the same manager may change its own field.
+        leases
+            .patch("l", &by("a"), &Patch::Apply(apply("a")))
+            .await
+            .expect("created by apply");
+        leases
+            .patch("l", &by("a"), &Patch::Apply(apply("a2")))
+            .await
+            .expect("own field");
+        // Another manager applying another value conflicts, naming the owner and the field.
+        let Err(kube::Error::Api(status)) = leases.patch("l", &by("b"), &Patch::Apply(apply("b"))).await else {
+            panic!("expected a conflict");
+        };
+        assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+        assert!(
+            status.message.contains(r#"conflict with "a": .spec.holderIdentity"#),
+            "{}",
+            status.message
+        );
+        // The same value is no conflict; force takes the field over.
+        leases
+            .patch("l", &by("b"), &Patch::Apply(apply("a2")))
+            .await
+            .expect("same value");
+        leases
+            .patch("l", &by("b"), &Patch::Apply(apply("b")))
+            .await
+            .expect_err("still owned by a");
+        leases
+            .patch("l", &by("b").force(), &Patch::Apply(apply("b")))
+            .await
+            .expect("forced");
+        // A strategic merge patch that removes the field frees it for anyone.
+        let release = json!({"spec": {"holderIdentity": null}});
+        let params = PatchParams {
+            field_manager: Some("b".into()),
+            ..PatchParams::default()
+        };
+        let released = leases
+            .patch("l", &params, &Patch::Strategic(release))
+            .await
+            .expect("strategic");
+        assert_eq!(released.spec.unwrap().holder_identity, None);
+        leases
+            .patch("l", &by("c"), &Patch::Apply(apply("c")))
+            .await
+            .expect("free field");
+        // A merge patch by another manager takes ownership too.
+        let params = PatchParams {
+            field_manager: Some("d".into()),
+            ..PatchParams::default()
+        };
+        leases
+            .patch("l", &params, &Patch::Merge(apply("d")))
+            .await
+            .expect("merge");
+        leases
+            .patch("l", &by("c"), &Patch::Apply(apply("c")))
+            .await
+            .expect_err("now owned by d");
     }
 }
