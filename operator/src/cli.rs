@@ -11,6 +11,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::context::Settings;
 use crate::controller::Scope;
+use crate::leader::LeaseSettings;
 use crate::scrape::{self, ScrapeSettings};
 
 /// Log line format.
@@ -44,6 +45,14 @@ pub struct Args {
     /// Elect a leader through a Lease so several replicas are safe; only the leader reconciles.
     #[arg(long, env = "LEADER_ELECT", num_args = 0..=1, default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
     pub leader_elect: bool,
+
+    /// How long the leader's lease stays valid without a renewal (whole seconds).
+    #[arg(long, env = "LEADER_ELECTION_LEASE_DURATION", default_value = "15s", value_parser = parse_whole_seconds)]
+    pub leader_election_lease_duration: Duration,
+
+    /// Time between two renewals of the held lease (whole seconds, shorter than the lease).
+    #[arg(long, env = "LEADER_ELECTION_RENEW_PERIOD", default_value = "5s", value_parser = parse_whole_seconds)]
+    pub leader_election_renew_period: Duration,
 
     /// Name of the Lease used for leader election.
     #[arg(long, env = "LEADER_ELECTION_ID", default_value = "locust-k8s-operator.locust.io")]
@@ -248,6 +257,15 @@ fn parse_positive_duration(value: &str) -> Result<Duration, String> {
     }
 }
 
+/// A whole number of seconds, at least one (`15s`, `1m`), as a Lease stores durations.
+fn parse_whole_seconds(value: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(value) {
+        Ok(duration) if duration.subsec_nanos() == 0 && duration.as_secs() > 0 => Ok(duration),
+        Ok(_) => Err("must be a whole number of seconds, at least 1s".into()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// At least one read at a time.
 fn parse_concurrency(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
@@ -334,6 +352,23 @@ impl Args {
             .filter(|(_, set)| *set)
             .map(|(flag, _)| flag)
             .collect()
+    }
+
+    /// The leader election settings for a replica named `identity`, checked: an election that
+    /// could not be safe is a configuration error.
+    pub fn lease_settings(&self, namespace: &str, identity: &str) -> Result<LeaseSettings, String> {
+        let settings = LeaseSettings {
+            lease_duration: self.leader_election_lease_duration,
+            renew_period: self.leader_election_renew_period,
+            ..LeaseSettings::new(self.leader_election_id.clone(), namespace, identity)
+        };
+        settings.validate().map_err(|error| {
+            format!(
+                "--leader-election-renew-period={:?} with --leader-election-lease-duration={:?}: {error}",
+                self.leader_election_renew_period, self.leader_election_lease_duration
+            )
+        })?;
+        Ok(settings)
     }
 
     /// How long to wait for mounted webhook certificates; `None` waits forever.

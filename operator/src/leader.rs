@@ -1,25 +1,21 @@
 //! Leader election on a `coordination.k8s.io/v1` Lease, so several replicas can run and only one
-//! reconciles. kube-runtime has no elector, so this is a small one with the client-go rules:
+//! reconciles. The election itself is kube-lease-manager's: it takes a free lease with a
+//! server-side apply (so of two candidates exactly one wins, by field ownership), renews it with
+//! patches `renew_period` apart, waits out a lease held by someone else until it expires, and
+//! releases it on request.
 //!
-//! * the holder renews every `renew_every` with an optimistic-concurrency replace (a 409 means
-//!   the record changed under us, so it is read again before deciding anything);
-//! * a candidate takes over only once the lease has expired both by its timestamps
-//!   (`renewTime + leaseDurationSeconds`) and by its own stopwatch (the record has not changed
-//!   for a whole lease duration since this replica first saw it), so a skewed clock on either side
-//!   cannot make two leaders;
-//! * the holder stops leading when it could not renew for [`LeaseSettings::renew_deadline`]
-//!   (two thirds of the lease), before any candidate may take over;
-//! * on shutdown the holder releases the lease (no holder, one-second duration) so a standby
-//!   takes over at its next poll instead of waiting for expiry.
+//! What this module adds is the holder's side of safety, which the crate leaves to its user: a
+//! renewal that failed is retried, and if no renewal is seen to land within half the time the
+//! lease had left, this replica stops leading — before any candidate may take over. (The crate
+//! only reports errors; a holder that kept leading through them could lead beside a new leader.)
 
 use std::future::Future;
 use std::time::Duration;
 
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
-use kube::Client;
-use kube::api::{Api, PostParams};
+use kube::{Api, Client};
+use kube_lease_manager::{LeaseManager, LeaseManagerBuilder};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -29,8 +25,8 @@ pub const DEFAULT_LEASE_NAME: &str = "locust-k8s-operator.locust.io";
 /// Default lease duration (client-go's default).
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(15);
 
-/// Default renewal period.
-pub const DEFAULT_RENEW_EVERY: Duration = Duration::from_secs(5);
+/// Default time between two renewals of a held lease.
+pub const DEFAULT_RENEW_PERIOD: Duration = Duration::from_secs(5);
 
 /// Where the lease lives, who we are, and how often we renew.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,52 +37,80 @@ pub struct LeaseSettings {
     pub namespace: String,
     /// This replica's identity, unique among replicas (see [`unique_identity`]).
     pub identity: String,
-    /// How long a lease stays valid without renewal; stored in whole seconds (rounded up).
+    /// How long a lease stays valid without renewal (whole seconds, as the Lease stores it).
     pub lease_duration: Duration,
-    /// How often the holder renews and a candidate polls.
-    pub renew_every: Duration,
+    /// Time between renewals (whole seconds, shorter than the lease duration).
+    pub renew_period: Duration,
 }
 
 impl LeaseSettings {
-    /// Settings with the default durations (15 s lease, renewal every 5 s).
+    /// Settings with the default durations (15 s lease, renewed every 5 s).
     pub fn new(name: impl Into<String>, namespace: impl Into<String>, identity: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             namespace: namespace.into(),
             identity: identity.into(),
             lease_duration: DEFAULT_LEASE_DURATION,
-            renew_every: DEFAULT_RENEW_EVERY,
+            renew_period: DEFAULT_RENEW_PERIOD,
         }
     }
 
-    /// How long the holder keeps leading without a successful renewal: two thirds of the lease,
-    /// so it has stopped before any candidate can consider the lease expired.
-    pub fn renew_deadline(&self) -> Duration {
-        self.lease_duration * 2 / 3
+    /// How long a held lease still has when a renewal falls due: kube-lease-manager's "grace".
+    pub fn grace(&self) -> Duration {
+        self.lease_duration.saturating_sub(self.renew_period)
     }
 
-    /// The lease duration as written in `leaseDurationSeconds`.
-    fn lease_duration_seconds(&self) -> i32 {
-        let rounded_up = self.lease_duration.as_secs() + u64::from(self.lease_duration.subsec_nanos() > 0);
-        i32::try_from(rounded_up).unwrap_or(i32::MAX)
+    /// How long the holder keeps leading after a renewal failed, retrying, before it checks
+    /// whether one landed: half of [`LeaseSettings::grace`], so it has stopped well before the
+    /// lease can expire for anyone else.
+    pub fn step_down_after(&self) -> Duration {
+        self.grace() / 2
     }
 
-    fn validate(&self) -> Result<(), LeaderError> {
+    /// The longest one lease request may take, so a hung request counts as a failed one in time
+    /// (a quarter of the grace; what [`lease_client_config`] sets).
+    pub fn request_timeout(&self) -> Duration {
+        self.grace() / 4
+    }
+
+    /// Time between retries after an error: often while holding the lease (the grace is short),
+    /// once a renew period otherwise.
+    fn retry_after_error(&self, leading: bool) -> Duration {
+        if leading {
+            self.request_timeout().min(Duration::from_secs(1))
+        } else {
+            self.renew_period
+        }
+    }
+
+    /// Refuses settings that cannot give a safe election.
+    pub fn validate(&self) -> Result<(), LeaderError> {
+        let whole_seconds = |duration: Duration| duration.subsec_nanos() == 0 && duration.as_secs() > 0;
         let problem = if self.name.is_empty() {
             "the lease name is empty"
         } else if self.namespace.is_empty() {
             "the lease namespace is empty"
         } else if self.identity.is_empty() {
             "the identity is empty"
-        } else if self.lease_duration < Duration::from_secs(1) {
-            "the lease duration must be at least one second"
-        } else if self.renew_every.is_zero() || self.renew_every >= self.renew_deadline() {
-            "the renewal period must be positive and shorter than two thirds of the lease duration"
+        } else if !whole_seconds(self.lease_duration) || !whole_seconds(self.renew_period) {
+            "the lease duration and the renew period must be whole seconds, at least one"
+        } else if self.renew_period >= self.lease_duration {
+            "the renew period must be shorter than the lease duration"
         } else {
             return Ok(());
         };
         Err(LeaderError::InvalidSettings(problem.to_string()))
     }
+}
+
+/// The client configuration for lease requests: `config` with every request bounded by
+/// [`LeaseSettings::request_timeout`], so a renewal that hangs fails while the lease still holds.
+pub fn lease_client_config(mut config: kube::Config, settings: &LeaseSettings) -> kube::Config {
+    let timeout = Some(settings.request_timeout().max(Duration::from_millis(100)));
+    config.connect_timeout = timeout;
+    config.read_timeout = timeout;
+    config.write_timeout = timeout;
+    config
 }
 
 /// An identity unique to this process: `<base>_<random hex>`. The random part keeps two replicas
@@ -108,80 +132,17 @@ pub enum LeaderError {
     InvalidSettings(String),
 }
 
-/// What to do with the lease, given what was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// There is no lease: create it, held by us.
-    Create,
-    /// We hold it: renew.
-    Renew,
-    /// It is free (released, or expired): take it.
-    TakeOver,
-    /// Someone else holds a valid lease: try again later; it expires no earlier than `until`.
-    Wait {
-        /// When the lease expires at the earliest, if its holder stops renewing now.
-        until: Timestamp,
-    },
-}
-
-/// Decides what to do with `lease` (None: the object does not exist).
-///
-/// `unchanged_for` is how long this replica has seen the same record; together with `now` it
-/// must exceed the lease duration before someone else's lease counts as expired. The lease's own
-/// `leaseDurationSeconds` (the holder's promise) wins over `lease_duration`, which is only the
-/// fallback for a lease without one.
-pub fn decide(
-    lease: Option<&LeaseSpec>,
-    me: &str,
-    now: Timestamp,
-    unchanged_for: Duration,
-    lease_duration: Duration,
-) -> Decision {
-    let Some(spec) = lease else { return Decision::Create };
-    let holder = spec.holder_identity.as_deref().filter(|holder| !holder.is_empty());
-    match holder {
-        None => Decision::TakeOver,
-        Some(holder) if holder == me => Decision::Renew,
-        Some(_) => {
-            let duration = spec
-                .lease_duration_seconds
-                .and_then(|seconds| u64::try_from(seconds).ok())
-                .filter(|seconds| *seconds > 0)
-                .map_or(lease_duration, Duration::from_secs);
-            let last_renewal = spec
-                .renew_time
-                .as_ref()
-                .or(spec.acquire_time.as_ref())
-                .map(|time| time.0);
-            let expires_by_stamp = last_renewal.map_or(now, |renewed| add(renewed, duration));
-            let expires_by_stopwatch = add(now, duration.saturating_sub(unchanged_for));
-            let until = expires_by_stamp.max(expires_by_stopwatch);
-            if until <= now {
-                Decision::TakeOver
-            } else {
-                Decision::Wait { until }
-            }
-        }
-    }
-}
-
-fn add(time: Timestamp, duration: Duration) -> Timestamp {
-    SignedDuration::try_from(duration)
-        .ok()
-        .and_then(|duration| time.checked_add(duration).ok())
-        .unwrap_or(Timestamp::MAX)
-}
-
 /// Competes for the lease until `shutdown` resolves, publishing on `leading` whether this replica
 /// is the leader (every change is sent; the initial value should be `false`).
 ///
-/// `leading` turns false when the lease is lost: another holder is seen, or renewal failed for
-/// [`LeaseSettings::renew_deadline`]. The caller must then stop reconciling (typically by exiting).
-/// Election keeps running afterwards, so leadership can come back.
+/// `leading` turns false when the lease is lost: another holder is seen, or no renewal landed
+/// within [`LeaseSettings::step_down_after`] of a failed one. The caller must then stop
+/// reconciling (typically by exiting). Election keeps running afterwards, so leadership can come
+/// back.
 ///
 /// On shutdown, `leading` is set to false first and then, if this replica held the lease, the
-/// lease is released so a standby takes over at once. Resolve `shutdown` only once reconciling
-/// has stopped, and await this function before exiting, or the release never happens.
+/// lease is released so a standby takes it at its next look. Resolve `shutdown` only once
+/// reconciling has stopped, and await this function before exiting, or the release never happens.
 ///
 /// API errors are logged and retried; only invalid settings end it with an error.
 pub async fn acquire_and_hold(
@@ -191,30 +152,72 @@ pub async fn acquire_and_hold(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), LeaderError> {
     settings.validate()?;
-    let mut elector = Elector::new(Api::namespaced(client, &settings.namespace), settings, leading);
     let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let deadline = elector.leading_until;
-        let wake = tokio::select! {
-            biased;
-            () = &mut shutdown => Wake::Shutdown,
-            () = sleep_until_some(deadline) => Wake::DeadlinePassed,
-            () = elector.step_then_wait() => Wake::Stepped,
+    let mut elector = Elector {
+        leases: Api::namespaced(client.clone(), &settings.namespace),
+        client,
+        settings,
+        leading,
+        renewal_failed: None,
+    };
+    'election: loop {
+        let Some(manager) = elector.manager(&mut shutdown).await else {
+            break 'election;
         };
-        match wake {
-            Wake::Shutdown => break,
-            Wake::DeadlinePassed => elector.lose("the lease could not be renewed in time"),
-            Wake::Stepped => {}
+        loop {
+            let check_at = elector
+                .renewal_failed
+                .map(|(at, _)| at + elector.settings.step_down_after());
+            let wake = tokio::select! {
+                biased;
+                () = &mut shutdown => Wake::Shutdown,
+                () = sleep_until_some(check_at) => Wake::CheckRenewal,
+                changed = manager.changed() => Wake::Changed(changed),
+            };
+            match wake {
+                Wake::Shutdown => {
+                    elector.shut_down(&manager).await;
+                    break 'election;
+                }
+                Wake::CheckRenewal => {
+                    if !elector.renewed_since_failure().await {
+                        // The manager still believes it holds the lease: start afresh from what
+                        // the API server says, as a follower.
+                        elector.lose("no renewal of the lease landed in time");
+                        continue 'election;
+                    }
+                    tracing::info!(lease = %elector.settings.name, "renewing the lease again");
+                    elector.renewal_failed = None;
+                }
+                Wake::Changed(Ok(now_leading)) => elector.publish(now_leading),
+                Wake::Changed(Err(error)) => {
+                    let is_leading = elector.is_leading();
+                    tracing::warn!(lease = %elector.settings.name, %error, leading = is_leading, "lease request failed");
+                    if is_leading && elector.renewal_failed.is_none() {
+                        elector.renewal_failed = Some((Instant::now(), Timestamp::now()));
+                    }
+                    let retry = elector.settings.retry_after_error(is_leading);
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => {
+                            elector.shut_down(&manager).await;
+                            break 'election;
+                        }
+                        () = sleep_until_some(check_at) => {}
+                        () = tokio::time::sleep(retry) => {}
+                    }
+                }
+            }
         }
     }
-    elector.shut_down().await;
+    elector.publish(false);
     Ok(())
 }
 
 enum Wake {
     Shutdown,
-    DeadlinePassed,
-    Stepped,
+    CheckRenewal,
+    Changed(kube_lease_manager::Result<bool>),
 }
 
 async fn sleep_until_some(deadline: Option<Instant>) {
@@ -224,220 +227,114 @@ async fn sleep_until_some(deadline: Option<Instant>) {
     }
 }
 
-fn is_conflict(error: &kube::Error) -> bool {
-    matches!(error, kube::Error::Api(status) if status.is_conflict() || status.is_already_exists())
-}
-
 struct Elector {
-    api: Api<Lease>,
+    client: Client,
+    leases: Api<Lease>,
     settings: LeaseSettings,
     leading: watch::Sender<bool>,
-    /// While leading: when leadership ends unless renewed (local monotonic clock).
-    leading_until: Option<Instant>,
-    /// The lease as we last wrote it while leading; released on shutdown.
-    held: Option<Lease>,
-    /// The record last read and since when it has looked the same (local monotonic clock).
-    observed: Option<(Option<LeaseSpec>, Instant)>,
-    /// The previous write was a renewal that hit a conflict; the retry happens without delay once.
-    retried_conflict: bool,
+    /// While leading: since when (monotonic, and wall clock as renewals are stamped) renewals
+    /// have been failing, if they have.
+    renewal_failed: Option<(Instant, Timestamp)>,
 }
 
 impl Elector {
-    fn new(api: Api<Lease>, settings: LeaseSettings, leading: watch::Sender<bool>) -> Self {
-        Self {
-            api,
-            settings,
-            leading,
-            leading_until: None,
-            held: None,
-            observed: None,
-            retried_conflict: false,
-        }
-    }
-
     fn is_leading(&self) -> bool {
-        self.leading_until.is_some()
+        *self.leading.borrow()
     }
 
-    fn publish(&self, now_leading: bool) {
-        self.leading.send_if_modified(|leading| {
+    fn publish(&mut self, now_leading: bool) {
+        let changed = self.leading.send_if_modified(|leading| {
             let changed = *leading != now_leading;
             *leading = now_leading;
             changed
         });
+        if changed {
+            let (lease, identity) = (&self.settings.name, &self.settings.identity);
+            if now_leading {
+                tracing::info!(%lease, %identity, "acquired the lease");
+            } else {
+                tracing::warn!(%lease, %identity, "lost leadership: another replica holds the lease");
+            }
+        }
+        self.renewal_failed = None;
     }
 
     fn lose(&mut self, why: &str) {
         if self.is_leading() {
             tracing::warn!(lease = %self.settings.name, identity = %self.settings.identity, "lost leadership: {why}");
         }
-        self.leading_until = None;
-        self.held = None;
-        self.publish(false);
+        self.leading
+            .send_if_modified(|leading| std::mem::replace(leading, false));
+        self.renewal_failed = None;
     }
 
-    fn won(&mut self, lease: Lease, attempt_started: Instant) {
-        if !self.is_leading() {
-            tracing::info!(lease = %self.settings.name, identity = %self.settings.identity, "acquired the lease");
-        }
-        // Counted from before the request, so leadership never outlives what the server recorded.
-        self.leading_until = Some(attempt_started + self.settings.renew_deadline());
-        self.observed = Some((lease.spec.clone(), attempt_started));
-        self.held = Some(lease);
-        self.publish(true);
-    }
-
-    /// How long the record read at `now` has looked the same to this replica.
-    fn observe(&mut self, spec: Option<&LeaseSpec>, now: Instant) -> Duration {
-        match &self.observed {
-            Some((seen, since)) if seen.as_ref() == spec => now.saturating_duration_since(*since),
-            _ => {
-                self.observed = Some((spec.cloned(), now));
-                Duration::ZERO
+    /// A lease manager, retrying (until shutdown) while the API server cannot be reached; None
+    /// on shutdown. It reads the lease, creating it when it does not exist.
+    async fn manager(&self, shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> Option<LeaseManager> {
+        let settings = &self.settings;
+        loop {
+            let build = LeaseManagerBuilder::new(self.client.clone(), &settings.name)
+                .with_namespace(&settings.namespace)
+                .with_identity(&settings.identity)
+                .with_field_manager(format!("locust-operator-{}", settings.identity))
+                .with_duration(settings.lease_duration.as_secs())
+                .with_grace(settings.grace().as_secs())
+                .build();
+            tokio::select! {
+                biased;
+                () = &mut *shutdown => return None,
+                built = build => match built {
+                    Ok(manager) => return Some(manager),
+                    Err(error) => tracing::warn!(lease = %settings.name, %error, "cannot read or create the lease"),
+                },
+            }
+            tokio::select! {
+                biased;
+                () = &mut *shutdown => return None,
+                () = tokio::time::sleep(settings.renew_period) => {}
             }
         }
     }
 
-    async fn step_then_wait(&mut self) {
-        let wait = self.step().await;
-        tokio::time::sleep(wait).await;
-    }
-
-    /// One read-decide-write round; returns how long to wait before the next.
-    async fn step(&mut self) -> Duration {
-        let poll = self.settings.renew_every;
-        let attempt_started = Instant::now();
-        let current = match self.api.get_opt(&self.settings.name).await {
-            Ok(current) => current,
-            Err(error) => {
-                tracing::warn!(lease = %self.settings.name, %error, "cannot read the lease");
-                return poll;
-            }
+    /// Whether the lease shows a renewal by us after renewals began to fail, and is still valid.
+    async fn renewed_since_failure(&self) -> bool {
+        let Some((_, failed_at)) = self.renewal_failed else {
+            return true;
         };
-        let spec = current.as_ref().map(|lease| lease.spec.clone().unwrap_or_default());
-        let unchanged_for = self.observe(spec.as_ref(), attempt_started);
-        let now = Timestamp::now();
-        let decision = decide(
-            spec.as_ref(),
-            &self.settings.identity,
-            now,
-            unchanged_for,
-            self.settings.lease_duration,
-        );
-        let result = match (decision, current) {
-            (Decision::Create, _) => {
-                let lease = Lease {
-                    metadata: ObjectMeta {
-                        name: Some(self.settings.name.clone()),
-                        namespace: Some(self.settings.namespace.clone()),
-                        ..ObjectMeta::default()
-                    },
-                    spec: Some(self.held_spec(None, now)),
-                };
-                self.api.create(&PostParams::default(), &lease).await
-            }
-            (Decision::Renew | Decision::TakeOver, Some(mut lease)) => {
-                lease.spec = Some(self.held_spec(lease.spec.take(), now));
-                self.api
-                    .replace(&self.settings.name, &PostParams::default(), &lease)
-                    .await
-            }
-            (Decision::Renew | Decision::TakeOver, None) => return poll,
-            (Decision::Wait { until }, _) => {
-                if self.is_leading() {
-                    let holder = spec.and_then(|spec| spec.holder_identity).unwrap_or_default();
-                    self.lose(&format!("the lease is held by {holder}"));
+        let lease =
+            match tokio::time::timeout(self.settings.request_timeout(), self.leases.get(&self.settings.name)).await {
+                Ok(Ok(lease)) => lease,
+                Ok(Err(error)) => {
+                    tracing::warn!(lease = %self.settings.name, %error, "cannot read the lease");
+                    return false;
                 }
-                tracing::debug!(lease = %self.settings.name, %until, "lease held by another replica");
-                return poll;
-            }
-        };
-        match result {
-            Ok(lease) => {
-                self.retried_conflict = false;
-                self.won(lease, attempt_started);
-                poll
-            }
-            Err(error) if is_conflict(&error) => {
-                // The record changed since it was read: read it again before deciding. A holder
-                // retries at once (once), so a harmless concurrent edit does not cost a renewal.
-                tracing::debug!(lease = %self.settings.name, "lease changed concurrently");
-                if self.is_leading() && !self.retried_conflict {
-                    self.retried_conflict = true;
-                    Duration::ZERO
-                } else {
-                    self.retried_conflict = false;
-                    poll
-                }
-            }
-            Err(error) => {
-                tracing::warn!(lease = %self.settings.name, %error, "cannot write the lease");
-                poll
-            }
-        }
-    }
-
-    /// The spec we write to hold the lease: a renewal keeps the acquisition, a takeover starts a
-    /// new one and counts a transition.
-    fn held_spec(&self, previous: Option<LeaseSpec>, now: Timestamp) -> LeaseSpec {
-        let me = &self.settings.identity;
-        let mut spec = previous.clone().unwrap_or_default();
-        let renewing = spec.holder_identity.as_deref() == Some(me.as_str());
-        if !renewing {
-            spec.acquire_time = Some(MicroTime(now));
-            spec.lease_transitions = match previous {
-                Some(previous) => Some(previous.lease_transitions.unwrap_or(0).saturating_add(1)),
-                None => Some(0),
+                Err(_) => return false,
             };
-        }
-        spec.holder_identity = Some(me.clone());
-        spec.renew_time = Some(MicroTime(now));
-        spec.lease_duration_seconds = Some(self.settings.lease_duration_seconds());
-        spec
+        let Some(spec) = lease.spec else { return false };
+        let duration = SignedDuration::try_from(self.settings.lease_duration).unwrap_or(SignedDuration::ZERO);
+        let valid_renewal_since_failure = spec.renew_time.is_some_and(|renewed| {
+            renewed.0 >= failed_at
+                && renewed
+                    .0
+                    .checked_add(duration)
+                    .is_ok_and(|expires| expires > Timestamp::now())
+        });
+        spec.holder_identity.as_deref() == Some(self.settings.identity.as_str()) && valid_renewal_since_failure
     }
 
-    async fn shut_down(mut self) {
-        let held = self.held.take();
-        // Stop leading before anyone else can start.
-        self.leading_until = None;
-        self.publish(false);
-        let Some(held) = held else { return };
-        let deadline = self.settings.renew_deadline();
-        match tokio::time::timeout(deadline, self.release(held)).await {
+    /// Stops leading, then releases the lease if this replica holds it (bounded by the grace).
+    async fn shut_down(&mut self, manager: &LeaseManager) {
+        let held = self.is_leading();
+        self.leading
+            .send_if_modified(|leading| std::mem::replace(leading, false));
+        if !held {
+            return;
+        }
+        match tokio::time::timeout(self.settings.grace(), manager.release()).await {
             Ok(Ok(())) => tracing::info!(lease = %self.settings.name, "released the lease"),
             Ok(Err(error)) => tracing::warn!(lease = %self.settings.name, %error, "cannot release the lease"),
             Err(_) => tracing::warn!(lease = %self.settings.name, "releasing the lease timed out"),
         }
-    }
-
-    /// Empties the holder and shortens the lease to a second, so others take over at once. On a
-    /// conflict it reads again and releases only if the lease is still ours.
-    async fn release(&self, held: Lease) -> Result<(), kube::Error> {
-        let mut lease = held;
-        for _ in 0..2 {
-            let mut spec = lease.spec.take().unwrap_or_default();
-            if spec.holder_identity.as_deref() != Some(self.settings.identity.as_str()) {
-                return Ok(());
-            }
-            spec.holder_identity = None;
-            spec.acquire_time = None;
-            spec.renew_time = Some(MicroTime(Timestamp::now()));
-            spec.lease_duration_seconds = Some(1);
-            lease.spec = Some(spec);
-            match self
-                .api
-                .replace(&self.settings.name, &PostParams::default(), &lease)
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(error) if is_conflict(&error) => match self.api.get_opt(&self.settings.name).await? {
-                    Some(current) => lease = current,
-                    None => return Ok(()),
-                },
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
     }
 }
 
@@ -447,155 +344,66 @@ mod tests {
 
     use super::*;
 
-    const LEASE: Duration = Duration::from_secs(15);
-
-    fn at(seconds: i64) -> Timestamp {
-        Timestamp::from_second(1_700_000_000 + seconds).unwrap()
+    #[test]
+    fn defaults_renew_every_five_seconds_and_step_down_well_before_the_lease_expires() {
+        let settings = LeaseSettings::new(DEFAULT_LEASE_NAME, "ns", "me");
+        assert_eq!(settings.lease_duration, Duration::from_secs(15));
+        assert_eq!(settings.renew_period, Duration::from_secs(5));
+        assert!(settings.validate().is_ok());
+        // A renewal falls due with 10 s left; after one fails the holder checks at +5 s and has
+        // decided, its read bounded by 2.5 s, with 2.5 s of the lease still left.
+        assert_eq!(settings.grace(), Duration::from_secs(10));
+        assert_eq!(settings.step_down_after(), Duration::from_secs(5));
+        assert_eq!(settings.request_timeout(), Duration::from_millis(2500));
+        assert!(settings.step_down_after() + settings.request_timeout() < settings.grace());
+        assert_eq!(settings.retry_after_error(true), Duration::from_secs(1));
+        assert_eq!(settings.retry_after_error(false), Duration::from_secs(5));
     }
 
-    fn held_by(holder: &str, renewed: i64, duration_seconds: Option<i32>) -> LeaseSpec {
-        LeaseSpec {
-            holder_identity: Some(holder.to_string()),
-            acquire_time: Some(MicroTime(at(0))),
-            renew_time: Some(MicroTime(at(renewed))),
-            lease_duration_seconds: duration_seconds,
-            ..LeaseSpec::default()
+    #[test]
+    fn settings_that_cannot_give_a_safe_election_are_refused() {
+        let settings = LeaseSettings::new(DEFAULT_LEASE_NAME, "ns", "me");
+        let refused = [
+            LeaseSettings {
+                renew_period: Duration::from_secs(15),
+                ..settings.clone()
+            },
+            LeaseSettings {
+                lease_duration: Duration::from_millis(1500),
+                ..settings.clone()
+            },
+            LeaseSettings {
+                renew_period: Duration::ZERO,
+                ..settings.clone()
+            },
+            LeaseSettings {
+                identity: String::new(),
+                ..settings.clone()
+            },
+            LeaseSettings {
+                namespace: String::new(),
+                ..settings
+            },
+        ];
+        for settings in refused {
+            assert!(
+                matches!(settings.validate(), Err(LeaderError::InvalidSettings(_))),
+                "{settings:?}"
+            );
         }
     }
 
     #[test]
-    fn missing_lease_is_created() {
-        assert_eq!(decide(None, "me", at(0), Duration::ZERO, LEASE), Decision::Create);
-    }
-
-    #[test]
-    fn own_lease_is_renewed_even_when_expired() {
-        let lease = held_by("me", 0, Some(15));
-        assert_eq!(
-            decide(Some(&lease), "me", at(5), Duration::ZERO, LEASE),
-            Decision::Renew
-        );
-        assert_eq!(
-            decide(Some(&lease), "me", at(100), Duration::from_secs(100), LEASE),
-            Decision::Renew
-        );
-    }
-
-    #[test]
-    fn released_or_empty_lease_is_taken_at_once() {
-        let released = LeaseSpec {
-            holder_identity: None,
-            lease_duration_seconds: Some(1),
-            ..held_by("x", 0, None)
+    fn lease_requests_are_bounded_by_a_quarter_of_the_grace() {
+        let settings = LeaseSettings {
+            lease_duration: Duration::from_secs(3),
+            renew_period: Duration::from_secs(1),
+            ..LeaseSettings::new(DEFAULT_LEASE_NAME, "ns", "me")
         };
-        assert_eq!(
-            decide(Some(&released), "me", at(0), Duration::ZERO, LEASE),
-            Decision::TakeOver
-        );
-        let empty_holder = LeaseSpec {
-            holder_identity: Some(String::new()),
-            ..held_by("x", 0, Some(15))
-        };
-        assert_eq!(
-            decide(Some(&empty_holder), "me", at(0), Duration::ZERO, LEASE),
-            Decision::TakeOver
-        );
-        assert_eq!(
-            decide(Some(&LeaseSpec::default()), "me", at(0), Duration::ZERO, LEASE),
-            Decision::TakeOver
-        );
-    }
-
-    #[test]
-    fn valid_lease_of_another_holder_means_wait_until_it_expires() {
-        let lease = held_by("other", 10, Some(15));
-        assert_eq!(
-            decide(Some(&lease), "me", at(12), Duration::from_secs(60), LEASE),
-            Decision::Wait { until: at(25) }
-        );
-    }
-
-    #[test]
-    fn expired_lease_of_another_holder_is_taken_over_once_unchanged_for_a_lease_duration() {
-        let lease = held_by("other", 10, Some(15));
-        assert_eq!(
-            decide(Some(&lease), "me", at(25), Duration::from_secs(15), LEASE),
-            Decision::TakeOver
-        );
-        assert_eq!(
-            decide(Some(&lease), "me", at(40), Duration::from_secs(30), LEASE),
-            Decision::TakeOver
-        );
-    }
-
-    #[test]
-    fn lease_expired_by_timestamps_is_not_taken_before_this_replica_watched_it_for_a_lease_duration() {
-        // Our clock may run ahead of the holder's: the stopwatch guards against that skew.
-        let lease = held_by("other", 10, Some(15));
-        assert_eq!(
-            decide(Some(&lease), "me", at(100), Duration::from_secs(4), LEASE),
-            Decision::Wait { until: at(111) }
-        );
-    }
-
-    #[test]
-    fn holders_lease_duration_wins_over_ours_and_ours_is_the_fallback() {
-        let short = held_by("other", 10, Some(2));
-        assert_eq!(
-            decide(Some(&short), "me", at(12), Duration::from_secs(2), LEASE),
-            Decision::TakeOver
-        );
-        let unspecified = held_by("other", 10, None);
-        assert_eq!(
-            decide(Some(&unspecified), "me", at(12), Duration::from_secs(60), LEASE),
-            Decision::Wait { until: at(25) }
-        );
-    }
-
-    #[test]
-    fn lease_without_timestamps_expires_by_the_stopwatch_alone() {
-        let lease = LeaseSpec {
-            holder_identity: Some("other".into()),
-            ..LeaseSpec::default()
-        };
-        assert_eq!(
-            decide(Some(&lease), "me", at(0), Duration::from_secs(5), LEASE),
-            Decision::Wait { until: at(10) }
-        );
-        assert_eq!(decide(Some(&lease), "me", at(0), LEASE, LEASE), Decision::TakeOver);
-    }
-
-    #[test]
-    fn settings_defaults_and_validation() {
-        let settings = LeaseSettings::new(DEFAULT_LEASE_NAME, "ns", "me");
-        assert_eq!(settings.lease_duration, Duration::from_secs(15));
-        assert_eq!(settings.renew_every, Duration::from_secs(5));
-        assert_eq!(settings.renew_deadline(), Duration::from_secs(10));
-        assert!(settings.validate().is_ok());
-        let too_slow = LeaseSettings {
-            renew_every: Duration::from_secs(10),
-            ..settings.clone()
-        };
-        assert!(too_slow.validate().is_err());
-        let no_identity = LeaseSettings {
-            identity: String::new(),
-            ..settings.clone()
-        };
-        assert!(no_identity.validate().is_err());
-        let sub_second = LeaseSettings {
-            lease_duration: Duration::from_millis(500),
-            ..settings
-        };
-        assert!(sub_second.validate().is_err());
-    }
-
-    #[test]
-    fn lease_duration_is_written_in_whole_seconds_rounded_up() {
-        let mut settings = LeaseSettings::new("l", "ns", "me");
-        settings.lease_duration = Duration::from_millis(1500);
-        assert_eq!(settings.lease_duration_seconds(), 2);
-        settings.lease_duration = Duration::from_secs(15);
-        assert_eq!(settings.lease_duration_seconds(), 15);
+        let config = lease_client_config(kube::Config::new("http://127.0.0.1:1".parse().unwrap()), &settings);
+        assert_eq!(config.read_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(config.write_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(config.connect_timeout, Some(Duration::from_millis(500)));
     }
 
     #[test]

@@ -36,7 +36,7 @@ fn init_logging(format: LogFormat, level: &str) {
     }
 }
 
-async fn client(args: &Args) -> anyhow::Result<Client> {
+async fn kube_config(args: &Args) -> anyhow::Result<Config> {
     let config = if args.kubeconfig.is_some() || args.context.is_some() {
         let options = KubeConfigOptions {
             context: args.context.clone(),
@@ -55,7 +55,7 @@ async fn client(args: &Args) -> anyhow::Result<Client> {
             .await
             .context("no cluster configuration found: run in a pod, or set KUBECONFIG / --kubeconfig / --context")?
     };
-    Ok(Client::try_from(config)?)
+    Ok(config)
 }
 
 /// Fails early, with what to do, when the cluster is unreachable or the CRD is missing.
@@ -162,14 +162,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .metrics_address()
         .map_err(|error| anyhow::anyhow!("invalid operator configuration:\n{error}"))?;
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = client(&args).await?;
-    let scope = args.scope();
-    check_crd_installed(&client, &scope).await?;
+    let kube_config = kube_config(&args).await?;
+    let client = Client::try_from(kube_config.clone())?;
     let own_namespace = args
         .leader_election_namespace
         .clone()
         .or_else(|| std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok())
         .unwrap_or_else(|| client.default_namespace().to_string());
+    let lease_settings = if args.leader_elect {
+        let pod = std::env::var("POD_NAME")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| "operator".into());
+        let settings = args
+            .lease_settings(&own_namespace, &leader::unique_identity(&pod))
+            .map_err(|error| anyhow::anyhow!("invalid operator configuration:\n{error}"))?;
+        Some(settings)
+    } else {
+        None
+    };
+    let scope = args.scope();
+    check_crd_installed(&client, &scope).await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -211,16 +223,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // The elector stops only after the controller has: it releases the lease once no reconcile runs.
     let (release_tx, release_rx) = watch::channel(false);
     let mut elector = None;
-    if args.leader_elect {
-        let pod = std::env::var("POD_NAME")
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| "operator".into());
-        let settings = leader::LeaseSettings::new(
-            args.leader_election_id.clone(),
-            own_namespace.clone(),
-            leader::unique_identity(&pod),
-        );
-        let lease_client = client.clone();
+    if let Some(settings) = lease_settings {
+        // Its own client: lease requests get short timeouts, so a hung renewal fails in time.
+        let lease_client = Client::try_from(leader::lease_client_config(kube_config, &settings))?;
         elector = Some(tokio::spawn(async move {
             if let Err(error) = leader::acquire_and_hold(lease_client, settings, leading_tx, wait_for(release_rx)).await
             {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use integration_tests::fake_api::FakeApi;
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 use support::process::OperatorProcess;
@@ -170,4 +171,123 @@ async fn with_tests_the_operator_turns_ready_and_reconciles_them() {
         }
     }
     assert_eq!(operator.get("/readyz").await.map(|(status, _)| status), Some(200));
+}
+
+/// The chart's settings for more than one replica, with a 2 s lease renewed every second.
+const LEADER_ELECTION: &[&str] = &[
+    "--leader-elect",
+    "--leader-election-lease-duration=2s",
+    "--leader-election-renew-period=1s",
+];
+
+fn lease_holder(fake: &FakeApi) -> Option<String> {
+    fake.get::<Lease>("locust-system", operator::leader::DEFAULT_LEASE_NAME)
+        .and_then(|lease| lease.spec)
+        .and_then(|spec| spec.holder_identity)
+}
+
+/// Which of `operators` leads, by the `locust_operator_leader` gauge each one reports.
+async fn leaders(operators: &[&OperatorProcess]) -> Vec<usize> {
+    let mut leading = Vec::new();
+    for (index, operator) in operators.iter().enumerate() {
+        let metrics = operator.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
+        if metrics.lines().any(|line| line == "locust_operator_leader 1") {
+            leading.push(index);
+        }
+    }
+    leading
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_leader_election_the_winner_turns_ready_once_its_watches_synced() {
+    let fake = fake_api();
+    fake.insert(locust_test("team-a", "checkout"));
+    let server = fake.serve_http().await.unwrap();
+    let mut operator = OperatorProcess::start(&server, LEADER_ELECTION, &[("POD_NAME", "operator-0")]).await;
+    // Ready as a standby first (it serves the webhook), not ready while its watches sync once it
+    // leads, then ready again.
+    operator.wait_logged("became leader", READY_WITHIN).await;
+    operator.wait_ready(READY_WITHIN).await;
+    assert_eq!(operator.logged("acquired the lease").len(), 1, "{}", operator.output());
+    assert_eq!(operator.logged("watches synced, ready").len(), 1);
+    let holder = lease_holder(&fake).expect("the lease is held");
+    assert!(holder.starts_with("operator-0_"), "{holder}");
+    assert_eq!(fake.names::<Job>("team-a").len(), 2, "the leader reconciles");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_keep_one_leader_hand_over_when_it_is_killed_and_release_on_sigterm() {
+    let fake = fake_api();
+    let server = fake.serve_http().await.unwrap();
+    let mut first = OperatorProcess::start(&server, LEADER_ELECTION, &[("POD_NAME", "operator-a")]).await;
+    first.wait_logged("became leader", READY_WITHIN).await;
+    first.wait_ready(READY_WITHIN).await;
+    let mut second = OperatorProcess::start(&server, LEADER_ELECTION, &[("POD_NAME", "operator-b")]).await;
+    // A standby is ready too: it serves the conversion webhook while it waits for the lease.
+    second.wait_ready(READY_WITHIN).await;
+    let holder = lease_holder(&fake).unwrap();
+    assert!(holder.starts_with("operator-a_"), "{holder}");
+
+    // Twelve renewals: the lease never changes hands, neither process restarts or says it lost.
+    let transitions = |fake: &FakeApi| {
+        fake.get::<Lease>("locust-system", operator::leader::DEFAULT_LEASE_NAME)
+            .and_then(|lease| lease.spec)
+            .and_then(|spec| spec.lease_transitions)
+    };
+    let transitions_at_start = transitions(&fake);
+    let steady = Instant::now();
+    while steady.elapsed() < Duration::from_secs(12) {
+        assert_eq!(lease_holder(&fake).as_deref(), Some(holder.as_str()));
+        assert_eq!(leaders(&[&first, &second]).await, [0], "exactly the first leads");
+        assert!(first.is_running() && second.is_running());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(transitions(&fake), transitions_at_start);
+    for operator in [&first, &second] {
+        assert!(
+            operator.output().lines().all(|line| !line.contains("lost leadership")),
+            "{}",
+            operator.output()
+        );
+    }
+
+    // SIGKILL: no release; the standby takes over once the lease expires (2 s, plus up to a
+    // second of the lease library's pause before taking it), and turns ready as the leader.
+    let killed = Instant::now();
+    first.kill().await;
+    loop {
+        if lease_holder(&fake).is_some_and(|holder| holder.starts_with("operator-b_")) {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "no takeover within 5 s:\n{}",
+            second.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.wait_logged("became leader", READY_WITHIN).await;
+    second.wait_ready(READY_WITHIN).await;
+    assert_eq!(leaders(&[&second]).await, [0]);
+    assert_eq!(second.logged("watches synced, ready").len(), 1);
+
+    // SIGTERM: the leader stops reconciling, releases the lease and exits 0.
+    second.terminate().await;
+    let status = second.wait_exit(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status}:\n{}", second.output());
+    assert_eq!(lease_holder(&fake), None, "released");
+    assert_eq!(second.logged("released the lease").len(), 1);
+}
+
+#[test]
+fn a_renew_period_as_long_as_the_lease_is_a_configuration_error() {
+    let output = operator(&[
+        "--leader-elect",
+        "--leader-election-lease-duration=5s",
+        "--leader-election-renew-period=5s",
+    ]);
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("--leader-election-renew-period"), "{said}");
+    assert!(said.contains("shorter than the lease duration"), "{said}");
 }

@@ -397,6 +397,22 @@ impl FakeApi {
         kube::Client::new(service, "default")
     }
 
+    /// A client like [`FakeApi::client`] whose requests fail with 503, never reaching the server,
+    /// while `outage` is true: one replica cut off from the API server.
+    pub fn client_with_outage(&self, outage: Arc<std::sync::atomic::AtomicBool>) -> kube::Client {
+        let fake = self.clone();
+        let service = tower::service_fn(move |request: Request<kube::client::Body>| {
+            let (fake, outage) = (fake.clone(), outage.clone());
+            async move {
+                if outage.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Ok::<_, Infallible>(failure(503, "the connection to the server was lost", None));
+                }
+                Ok(fake.serve(request).await)
+            }
+        });
+        kube::Client::new(service, "default")
+    }
+
     // ---- clock ----
 
     /// The fake's current time.

@@ -108,6 +108,25 @@ impl OperatorProcess {
             .collect()
     }
 
+    /// Waits (bounded) until a log line says `message`.
+    pub async fn wait_logged(&mut self, message: &str, within: Duration) {
+        let started = Instant::now();
+        while self.logged(message).is_empty() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the operator exited ({status}) before logging {message:?}:\n{}",
+                    self.output()
+                );
+            }
+            assert!(
+                started.elapsed() < within,
+                "the operator did not log {message:?} within {within:?}:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// A field of the first log line whose message is `message`.
     pub fn log_field(&self, message: &str, field: &str) -> Option<Value> {
         self.logged(message)
