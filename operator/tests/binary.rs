@@ -291,3 +291,108 @@ fn a_renew_period_as_long_as_the_lease_is_a_configuration_error() {
     assert!(said.contains("--leader-election-renew-period"), "{said}");
     assert!(said.contains("shorter than the lease duration"), "{said}");
 }
+
+/// The operator's container in the chart rendered with `set`: its arguments, and its environment
+/// with the downward API resolved as the kubelet would for pod `pod` in `locust-system`.
+fn chart_container(set: &[&str], pod: &str) -> (Vec<String>, Vec<(String, String)>, serde_json::Value) {
+    let mut render = integration_tests::helm::Render::new("locust-operator", "locust-system");
+    for assignment in set {
+        render = render.set(assignment);
+    }
+    let objects = render.objects().unwrap_or_else(|error| panic!("{error}"));
+    let deployment = objects
+        .into_iter()
+        .find(|object| object["kind"] == "Deployment")
+        .expect("the chart renders a Deployment");
+    let container = deployment["spec"]["template"]["spec"]["containers"][0].clone();
+    let args = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|arg| arg.as_str().unwrap().to_string())
+        .collect();
+    let env = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|var| {
+            let name = var["name"].as_str().unwrap().to_string();
+            let value = match var["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                Some("metadata.name") => pod.to_string(),
+                Some("metadata.namespace") => "locust-system".to_string(),
+                Some(other) => panic!("unexpected fieldRef {other}"),
+                None => var["value"].as_str().unwrap_or_else(|| panic!("{var}")).to_string(),
+            };
+            (name, value)
+        })
+        .collect();
+    (args, env, container)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_with_the_charts_arguments_the_operator_answers_the_charts_probes_and_routes_conversions() {
+    let (args, env, container) = chart_container(&["replicaCount=2"], "locust-operator-7d9f-x2x4z");
+    assert!(args.contains(&"--leader-elect=true".to_string()), "{args:?}");
+    assert!(args.contains(&"--enable-webhooks=true".to_string()), "{args:?}");
+    // Loopback ports instead of the pod's: the probe port is the harness's, the webhook's free.
+    // The harness reads JSON logs, whatever the chart's log format.
+    let args: Vec<String> = args
+        .into_iter()
+        .filter(|arg| !arg.starts_with("--health-probe-bind-address=") && !arg.starts_with("--log-format="))
+        .map(|arg| {
+            if arg.starts_with("--webhook-bind-address=") {
+                "--webhook-bind-address=127.0.0.1:0".to_string()
+            } else {
+                arg
+            }
+        })
+        .collect();
+    let fake = fake_api();
+    let crd_file = integration_tests::helm::chart_dir().join("files/locusttests.locust.io.yaml");
+    let crd: serde_json::Value = serde_yaml::from_str(&std::fs::read_to_string(crd_file).unwrap()).unwrap();
+    fake.insert(crd);
+    let server = fake.serve_http().await.unwrap();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let mut operator = OperatorProcess::start(&server, &args, &env).await;
+
+    operator.wait_logged("became leader", READY_WITHIN).await;
+    operator.wait_ready(READY_WITHIN).await;
+    for probe in ["readinessProbe", "livenessProbe"] {
+        let path = container[probe]["httpGet"]["path"].as_str().unwrap();
+        assert_eq!(
+            operator.get(path).await.map(|(status, _)| status),
+            Some(200),
+            "{probe} {path}"
+        );
+    }
+    let lease_name = args
+        .iter()
+        .find_map(|arg| arg.strip_prefix("--leader-election-id="))
+        .expect("the chart names the Lease");
+    let holder = fake
+        .get::<Lease>("locust-system", lease_name)
+        .and_then(|lease| lease.spec?.holder_identity)
+        .expect("the chart's replicas elect through the Lease");
+    assert!(holder.starts_with("locust-operator-7d9f-x2x4z_"), "{holder}");
+    // The self-made certificate's CA is in the CRD, which routes conversions to the chart's Service.
+    let crd = fake
+        .get_value(&integration_tests::fake_api::ObjectKey {
+            group: "apiextensions.k8s.io".into(),
+            plural: "customresourcedefinitions".into(),
+            namespace: None,
+            name: "locusttests.locust.io".into(),
+        })
+        .unwrap();
+    let client_config = &crd["spec"]["conversion"]["webhook"]["clientConfig"];
+    assert_eq!(client_config["service"]["name"], "locust-operator-webhook");
+    assert_eq!(client_config["service"]["namespace"], "locust-system");
+    assert!(
+        client_config["caBundle"]
+            .as_str()
+            .is_some_and(|bundle| !bundle.is_empty())
+    );
+}
