@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use shared::api::v2;
 use shared::build;
 use shared::config::OperatorConfig;
+use shared::crd::QUANTITY_PATTERN;
 
 /// The locustfile of the suite's tests (and of the README's quickstart): one user that keeps
 /// fetching `/` of the target.
@@ -395,6 +396,42 @@ pub fn invalid_cases() -> Vec<InvalidCase> {
             expect: &["spec.master.resources.limits.cpu", "integer,string"],
         },
         InvalidCase {
+            about: "a CPU limit that is not a quantity",
+            object: with("cpu-lots", |o| {
+                o["spec"]["worker"]["resources"] = json!({"limits": {"cpu": "lots"}});
+            }),
+            expect: &[
+                "spec.worker.resources.limits.cpu",
+                "Invalid value: \"lots\"",
+                "spec.worker.resources.limits.cpu in body should match",
+                QUANTITY_PATTERN,
+            ],
+        },
+        InvalidCase {
+            about: "a memory request with a space and a decimal unit",
+            object: with("memory-2-gb", |o| {
+                o["spec"]["master"]["resources"] = json!({"requests": {"memory": "2 GB"}});
+            }),
+            expect: &[
+                "spec.master.resources.requests.memory",
+                "Invalid value: \"2 GB\"",
+                "spec.master.resources.requests.memory in body should match",
+                QUANTITY_PATTERN,
+            ],
+        },
+        InvalidCase {
+            about: "an emptyDir size limit in the wrong unit (a quantity inside an embedded core type)",
+            object: with("size-limit-gb", |o| {
+                o["spec"]["volumes"] = json!([{"name": "data", "emptyDir": {"sizeLimit": "1Gb"}}]);
+            }),
+            expect: &[
+                "spec.volumes[0].emptyDir.sizeLimit",
+                "Invalid value: \"1Gb\"",
+                "spec.volumes[0].emptyDir.sizeLimit in body should match",
+                QUANTITY_PATTERN,
+            ],
+        },
+        InvalidCase {
             about: "imagePullSecrets as plain strings (the advanced topics' shape)",
             object: with("pull-secret-strings", |o| {
                 o["spec"]["imagePullSecrets"] = json!(["registry"])
@@ -513,6 +550,7 @@ mod tests {
             "reserved for the operator's own volumes",
             "conflicts with a reserved test-files path",
             "must reference a volume defined in spec.volumes",
+            QUANTITY_PATTERN,
         ] {
             let in_crd = crd.contains(needle) || crd.contains(&needle.replace('\'', "''"));
             assert!(in_crd, "{needle:?} is not a message of the CRD");

@@ -199,23 +199,48 @@ async fn a_manifest_is_checked_and_printed_and_can_come_from_standard_input() {
     assert_eq!(list["items"][0]["spec"]["worker"]["replicas"], 2);
 }
 
-#[tokio::test]
-async fn an_invalid_manifest_names_the_field_and_shows_the_right_form() {
-    let run = run_offline(&["run", "-f", "extra-env-list.yaml", "--dry-run"]).await;
+/// `run -f FILE` refused: exit 1, nothing printed as if it were fine, and an error naming the
+/// file and holding every one of `needles`.
+fn assert_invalid_manifest(run: &Finished, file: &str, needles: &[&str]) {
     assert_eq!(run.code, Some(1), "{}", run.both());
     assert!(
         run.stdout.is_empty(),
         "nothing printed as if it were fine: {}",
         run.both()
     );
-    run.assert_stderr_has("extra-env-list.yaml is not a valid LocustTest");
-    run.assert_stderr_has("spec.observability.openTelemetry.extraEnvVars");
-    run.assert_stderr_has("must be a map");
+    run.assert_stderr_has(format!("{file} is not a valid LocustTest"));
+    for needle in needles {
+        run.assert_stderr_has(needle);
+    }
+}
 
+#[tokio::test]
+async fn an_invalid_manifest_names_the_field_and_shows_the_right_form() {
+    let run = run_offline(&["run", "-f", "extra-env-list.yaml", "--dry-run"]).await;
+    assert_invalid_manifest(
+        &run,
+        "extra-env-list.yaml",
+        &["spec.observability.openTelemetry.extraEnvVars", "must be a map"],
+    );
     let run = run_offline(&["run", "-f", "name-too-long.yaml", "--dry-run"]).await;
-    assert_eq!(run.code, Some(1), "{}", run.both());
-    run.assert_stderr_has("metadata.name");
-    run.assert_stderr_has("56");
+    assert_invalid_manifest(&run, "name-too-long.yaml", &["metadata.name", "56"]);
+}
+
+#[tokio::test]
+async fn quantities_the_api_server_would_refuse_are_refused_before_anything_is_sent() {
+    // Each field with its value, and what to write instead.
+    let needles = [
+        "spec.worker.resources.limits.cpu: \"lots\" is not a Kubernetes quantity",
+        "spec.master.resources.requests.memory: \"2 GB\" is not a Kubernetes quantity",
+        "such as 500m, 2, 1.5",
+    ];
+    let run = run_offline(&["run", "-f", "bad-quantities.yaml", "--dry-run"]).await;
+    assert_invalid_manifest(&run, "bad-quantities.yaml", &needles);
+    let cluster = Cluster::start().await.in_dir(fixtures());
+    let run = cluster.run(&["run", "-f", "bad-quantities.yaml"]).await;
+    assert_invalid_manifest(&run, "bad-quantities.yaml", &needles);
+    let requests: Vec<String> = cluster.fake.requests().iter().map(|r| r.summary()).collect();
+    assert!(requests.is_empty(), "{requests:?}");
 }
 
 #[tokio::test]

@@ -2,9 +2,14 @@
 //! `cargo run -p locust-shared --bin crdgen` writes it to [`CRD_PATH`]; a test fails when the
 //! committed file is stale.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::CustomResourceExt;
 use kube::core::crd::merge_crds;
+use schemars::JsonSchema;
+use serde_json::Value;
 
 use crate::api::{v1, v2};
 
@@ -12,13 +17,150 @@ use crate::api::{v1, v2};
 /// this same file, so chart and types cannot drift apart.
 pub const CRD_PATH: &str = "charts/locust-operator/files/locusttests.locust.io.yaml";
 
+/// The pattern the API server's own OpenAPI gives every `Quantity` of the core types (and that
+/// controller-gen emits for them): an optional sign, a decimal number, then a binary SI suffix
+/// (`Ki`..`Ei`), a decimal SI one (`n u m k M G T P E`) or an exponent (`e3`, `E-2`).
+pub const QUANTITY_PATTERN: &str = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+
 /// The merged CRD: v1 (served, deprecated) and v2 (served, storage).
 pub fn locusttest_crd() -> CustomResourceDefinition {
+    let versions = vec![
+        crd_with_quantity_patterns::<v1::LocustTest>(),
+        crd_with_quantity_patterns::<v2::LocustTest>(),
+    ];
     // Both inputs come from the same group/kind/scope, the only things merge_crds checks.
-    match merge_crds(vec![v1::LocustTest::crd(), v2::LocustTest::crd()], "v2") {
+    match merge_crds(versions, "v2") {
         Ok(crd) => crd,
         Err(error) => unreachable!("v1 and v2 LocustTest CRDs share group, kind and scope: {error}"),
     }
+}
+
+/// `K::crd()` with every `Quantity` in its schema declared as the API server declares quantities
+/// of the core types: the [`QUANTITY_PATTERN`] and `anyOf: [integer, string]` next to
+/// `x-kubernetes-int-or-string`.
+///
+/// k8s-openapi renders `Quantity` as a bare int-or-string, so without this the API server accepts
+/// `cpu: lots` in a LocustTest and only the Job built from it is refused. A pattern is no CEL: it
+/// costs nothing against the CEL budget. Other int-or-string fields (ports, `maxUnavailable`)
+/// render the same way but are not quantities, so quantities are found by type, not by shape:
+/// in a schema of `K` generated without inlining, every `Quantity` is a `$ref` to its definition.
+pub fn crd_with_quantity_patterns<K: CustomResourceExt + JsonSchema>() -> CustomResourceDefinition {
+    let mut crd = K::crd();
+    let locations = quantity_locations::<K>();
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) else {
+            continue;
+        };
+        for location in &locations {
+            if let Some(node) = schema_node(schema, location)
+                && node.x_kubernetes_int_or_string == Some(true)
+            {
+                node.pattern = Some(QUANTITY_PATTERN.to_string());
+                node.any_of = Some(
+                    ["integer", "string"]
+                        .map(|type_| JSONSchemaProps {
+                            type_: Some(type_.to_string()),
+                            ..JSONSchemaProps::default()
+                        })
+                        .into(),
+                );
+            }
+        }
+    }
+    crd
+}
+
+/// One step from a schema node to a child node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Property(String),
+    Items,
+    AdditionalProperties,
+}
+
+/// Where `K`'s schema holds a `Quantity`, as steps from the root.
+fn quantity_locations<K: JsonSchema>() -> Vec<Vec<Step>> {
+    let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+    let quantity = generator.subschema_for::<Quantity>();
+    let root = Value::from(generator.into_root_schema_for::<K>());
+    let mut found = Vec::new();
+    if let Some(quantity_ref) = quantity.get("$ref").and_then(Value::as_str) {
+        let mut walk = RefWalk {
+            root: &root,
+            quantity_ref,
+            following: Vec::new(),
+            found: &mut found,
+        };
+        walk.visit(&root, &mut Vec::new());
+    }
+    found
+}
+
+/// A walk over a schema with `$ref`s, collecting the paths of references to `Quantity`.
+struct RefWalk<'a> {
+    root: &'a Value,
+    quantity_ref: &'a str,
+    /// References being followed, so a recursive type ends the walk instead of looping.
+    following: Vec<&'a str>,
+    found: &'a mut Vec<Vec<Step>>,
+}
+
+impl<'a> RefWalk<'a> {
+    fn visit(&mut self, node: &'a Value, path: &mut Vec<Step>) {
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+            if reference == self.quantity_ref {
+                self.found.push(path.clone());
+            } else if !self.following.contains(&reference)
+                && let Some(target) = reference
+                    .strip_prefix('#')
+                    .and_then(|pointer| self.root.pointer(pointer))
+            {
+                self.following.push(reference);
+                self.visit(target, path);
+                self.following.pop();
+            }
+        }
+        // `Option<T>` and a `$ref` with a description wrap the type in these; the path stays.
+        for keyword in ["allOf", "anyOf", "oneOf"] {
+            for branch in node.get(keyword).and_then(Value::as_array).into_iter().flatten() {
+                self.visit(branch, path);
+            }
+        }
+        for (name, child) in node.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            self.visit_child(child, path, Step::Property(name.clone()));
+        }
+        if let Some(items) = node.get("items") {
+            self.visit_child(items, path, Step::Items);
+        }
+        if let Some(additional) = node.get("additionalProperties").filter(|a| a.is_object()) {
+            self.visit_child(additional, path, Step::AdditionalProperties);
+        }
+    }
+
+    fn visit_child(&mut self, child: &'a Value, path: &mut Vec<Step>, step: Step) {
+        path.push(step);
+        self.visit(child, path);
+        path.pop();
+    }
+}
+
+/// The node `path` leads to in a CRD schema.
+fn schema_node<'a>(schema: &'a mut JSONSchemaProps, path: &[Step]) -> Option<&'a mut JSONSchemaProps> {
+    let Some((step, rest)) = path.split_first() else {
+        return Some(schema);
+    };
+    let child = match step {
+        Step::Property(name) => schema.properties.as_mut()?.get_mut(name)?,
+        Step::Items => match schema.items.as_mut()? {
+            JSONSchemaPropsOrArray::Schema(items) => items.as_mut(),
+            JSONSchemaPropsOrArray::Schemas(_) => return None,
+        },
+        Step::AdditionalProperties => match schema.additional_properties.as_mut()? {
+            JSONSchemaPropsOrBool::Schema(additional) => additional.as_mut(),
+            JSONSchemaPropsOrBool::Bool(_) => return None,
+        },
+    };
+    schema_node(child, rest)
 }
 
 /// The merged CRD as the YAML file that is committed.

@@ -2,19 +2,19 @@
 //! with every problem listed before anything reaches the cluster.
 //!
 //! Nothing here restates a rule: the OpenAPI bounds and the CEL rules are read from the generated
-//! CRD ([`v2::LocustTest::crd`]), the same schema the API server enforces. kube-cel evaluates only
-//! the CEL rules, so the OpenAPI bounds (minimum, maximum, maxItems, maxLength, pattern, enum, ...)
-//! are checked here by walking that schema.
+//! CRD ([`crate::crd::locusttest_crd`]), the same schema the API server enforces. kube-cel
+//! evaluates only the CEL rules, so the OpenAPI bounds (minimum, maximum, maxItems, maxLength,
+//! pattern, enum, ...) are checked here by walking that schema.
 
 use std::fmt;
 use std::sync::OnceLock;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::CustomResourceExt;
 use serde_json::Value;
 
 use crate::api::{v1, v2};
 use crate::constants::{KIND, MAX_TEST_NAME_LEN};
+use crate::crd::QUANTITY_PATTERN;
 
 /// One problem with a LocustTest: where it is and what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,12 +158,12 @@ pub fn parse_and_validate(yaml_or_json: &str) -> Result<v2::LocustTest, Vec<Fiel
     Ok(test)
 }
 
-/// The v2 openAPIV3Schema as JSON, generated once.
+/// The v2 openAPIV3Schema of the CRD the API server gets, as JSON, generated once.
 fn v2_schema() -> Result<&'static Value, &'static FieldError> {
     static SCHEMA: OnceLock<Result<Value, FieldError>> = OnceLock::new();
     SCHEMA
         .get_or_init(|| {
-            let crd = v2::LocustTest::crd();
+            let crd = crate::crd::locusttest_crd();
             crd.spec
                 .versions
                 .iter()
@@ -391,10 +391,9 @@ fn schema_bounds(schema: &Value, value: &Value, path: &str, errors: &mut Vec<Fie
             let properties = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties").filter(|a| a.is_object());
             for (key, child) in map {
-                if let Some(child_schema) = properties.and_then(|p| p.get(key)) {
+                // Map entries are named like fields (`limits.cpu`), as the API server names them.
+                if let Some(child_schema) = properties.and_then(|p| p.get(key)).or(additional) {
                     schema_bounds(child_schema, child, &join_field(path, key), errors);
-                } else if let Some(child_schema) = additional {
-                    schema_bounds(child_schema, child, &format!("{path}[{key}]"), errors);
                 }
             }
         }
@@ -477,10 +476,15 @@ fn string_bounds(schema: &Value, text: &str, path: &str, errors: &mut Vec<FieldE
         if let Ok(regex) = regex::Regex::new(pattern)
             && !regex.is_match(text)
         {
-            errors.push(FieldError::new(
-                path,
-                format!("\"{text}\" does not match the required pattern {pattern}; change it to a value that matches"),
-            ));
+            let message = if pattern == QUANTITY_PATTERN {
+                format!(
+                    "\"{text}\" is not a Kubernetes quantity; write a number with an optional unit, \
+                     such as 500m, 2, 1.5, 1e3 or 1.5Gi (units: m, k, M, G, T, Ki, Mi, Gi, Ti; no space)"
+                )
+            } else {
+                format!("\"{text}\" does not match the required pattern {pattern}; change it to a value that matches")
+            };
+            errors.push(FieldError::new(path, message));
         }
     }
 }

@@ -10,7 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use regex::Regex;
 use serde_json::{Value, json};
-use shared::crd::{CRD_PATH, locusttest_crd, locusttest_crd_yaml};
+use shared::crd::{CRD_PATH, QUANTITY_PATTERN, locusttest_crd, locusttest_crd_yaml};
 
 fn crd() -> CustomResourceDefinition {
     locusttest_crd()
@@ -143,6 +143,106 @@ fn schemas_are_structural() {
     }
     assert!(problems.is_empty(), "not structural:\n{}", problems.join("\n"));
     assert!(int_or_string > 0, "Quantity fields render as int-or-string");
+}
+
+/// Every int-or-string node of a schema by path, with whether it is declared a quantity: the
+/// API server's quantity pattern next to `anyOf: [integer, string]`, as controller-gen writes it.
+fn int_or_string_nodes(schema: &Value) -> BTreeMap<String, bool> {
+    nodes(schema)
+        .into_iter()
+        .filter(|(_, node)| node.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)))
+        .map(|(path, node)| {
+            let pattern = node.get("pattern").and_then(Value::as_str);
+            let any_of = node.get("anyOf");
+            let quantity = pattern == Some(QUANTITY_PATTERN);
+            assert_eq!(
+                quantity,
+                any_of == Some(&json!([{"type": "integer"}, {"type": "string"}])),
+                "{path}: pattern {pattern:?} with anyOf {any_of:?}"
+            );
+            (path, quantity)
+        })
+        .collect()
+}
+
+#[test]
+fn every_quantity_and_nothing_else_carries_the_api_servers_quantity_pattern() {
+    let crd = crd();
+    // Every Quantity the embedded core types hold; the CRD has no other int-or-string field.
+    let quantities = [
+        "spec.master.resources.limits{}",
+        "spec.master.resources.requests{}",
+        "spec.worker.resources.limits{}",
+        "spec.worker.resources.requests{}",
+        "spec.env.variables[].valueFrom.resourceFieldRef.divisor",
+        "spec.volumes[].emptyDir.sizeLimit",
+        "spec.volumes[].downwardAPI.items[].resourceFieldRef.divisor",
+        "spec.volumes[].projected.sources[].downwardAPI.items[].resourceFieldRef.divisor",
+        "spec.volumes[].ephemeral.volumeClaimTemplate.spec.resources.limits{}",
+        "spec.volumes[].ephemeral.volumeClaimTemplate.spec.resources.requests{}",
+    ];
+    let expected: BTreeMap<String, bool> = quantities.iter().map(|path| (path.to_string(), true)).collect();
+    assert_eq!(int_or_string_nodes(&schema_of(&crd, "v2")), expected);
+    assert_eq!(int_or_string_nodes(&schema_of(&crd, "v1")), BTreeMap::new());
+    // Nothing but an int-or-string quantity carries the quantity pattern.
+    for name in ["v1", "v2"] {
+        for (path, node) in nodes(&schema_of(&crd, name)) {
+            if node.get("pattern") == Some(&json!(QUANTITY_PATTERN)) {
+                assert!(quantities.contains(&path.as_str()), "{name} {path}");
+            }
+        }
+    }
+}
+
+/// A resource holding quantities next to int-or-string fields that are not quantities.
+mod sample {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::apps::v1::RollingUpdateDeployment;
+    use k8s_openapi::api::core::v1::{Probe, ResourceRequirements};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    use kube::CustomResource;
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+    #[kube(group = "example.com", version = "v1", kind = "Sample", namespaced)]
+    #[serde(rename_all = "camelCase")]
+    pub struct SampleSpec {
+        pub size: Quantity,
+        /// Documented: this description replaces Quantity's own.
+        pub limit: Option<Quantity>,
+        pub sizes: BTreeMap<String, Quantity>,
+        pub steps: Vec<Quantity>,
+        pub resources: Option<ResourceRequirements>,
+        /// Documented, like `limit`.
+        pub port: IntOrString,
+        pub probe: Option<Probe>,
+        pub rollout: Option<RollingUpdateDeployment>,
+    }
+}
+
+#[test]
+fn quantities_are_told_from_other_int_or_string_fields_by_type() {
+    let crd = shared::crd::crd_with_quantity_patterns::<sample::Sample>();
+    let expected: BTreeMap<String, bool> = [
+        ("spec.size", true),
+        ("spec.limit", true),
+        ("spec.sizes{}", true),
+        ("spec.steps[]", true),
+        ("spec.resources.limits{}", true),
+        ("spec.resources.requests{}", true),
+        ("spec.port", false),
+        ("spec.probe.httpGet.port", false),
+        ("spec.probe.tcpSocket.port", false),
+        ("spec.rollout.maxSurge", false),
+        ("spec.rollout.maxUnavailable", false),
+    ]
+    .into_iter()
+    .map(|(path, quantity)| (path.to_string(), quantity))
+    .collect();
+    assert_eq!(int_or_string_nodes(&schema_of(&crd, "v1")), expected);
 }
 
 /// Every `default` in a schema, by path.

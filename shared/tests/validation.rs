@@ -413,6 +413,95 @@ fn fractional_quantities_must_be_quoted_as_the_api_server_demands() {
     assert_valid(&with("2"));
 }
 
+/// Quantities the API server takes in a core type's resources, and ones it refuses.
+const QUANTITIES: &[(&str, bool)] = &[
+    ("\"500m\"", true),
+    ("\"1.5\"", true),
+    ("\"2Gi\"", true),
+    ("\"1e3\"", true),
+    ("\"0\"", true),
+    ("\"+1\"", true),
+    ("\".5\"", true),
+    ("\"128Mi\"", true),
+    ("2", true),
+    ("0", true),
+    ("\"lots\"", false),
+    ("\"2 GB\"", false),
+    ("\"1Gb\"", false),
+    ("\"--1\"", false),
+    ("\"\"", false),
+    ("\"1.5.5\"", false),
+];
+
+/// What the API server's OpenAPI check decides for `value` at `node`, an int-or-string quantity:
+/// an integer passes, a string must match the node's pattern.
+fn schema_accepts(node: &serde_json::Value, value: &serde_json::Value) -> bool {
+    assert_eq!(node["x-kubernetes-int-or-string"], true, "not a quantity: {node}");
+    match value {
+        serde_json::Value::Number(number) => number.is_i64() || number.is_u64(),
+        serde_json::Value::String(text) => {
+            let pattern = node["pattern"].as_str().unwrap_or_else(|| panic!("no pattern: {node}"));
+            regex::Regex::new(pattern).unwrap().is_match(text)
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn quantities_are_checked_by_the_crd_schema_and_client_side_alike() {
+    let crd = serde_json::to_value(shared::crd::locusttest_crd()).unwrap();
+    let v2 = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|version| version["name"] == "v2")
+        .unwrap();
+    let schema = &v2["schema"]["openAPIV3Schema"];
+    // (field as the API server names it, its schema node, what goes under `spec` or `spec.worker`
+    // with `{}` for the quantity)
+    let places = [
+        (
+            "spec.worker.resources.limits.cpu",
+            "/properties/spec/properties/worker/properties/resources/properties/limits/additionalProperties",
+            "    resources:\n      limits:\n        cpu: {}\n",
+        ),
+        (
+            "spec.worker.resources.requests.memory",
+            "/properties/spec/properties/worker/properties/resources/properties/requests/additionalProperties",
+            "    resources:\n      requests:\n        memory: {}\n",
+        ),
+        (
+            "spec.volumes[0].emptyDir.sizeLimit",
+            "/properties/spec/properties/volumes/items/properties/emptyDir/properties/sizeLimit",
+            "  volumes:\n    - name: data\n      emptyDir:\n        sizeLimit: {}\n",
+        ),
+    ];
+    for (field, pointer, spec_extra) in places {
+        let node = schema
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("no schema node {pointer}"));
+        for &(value, valid) in QUANTITIES {
+            let parsed: serde_json::Value = serde_yaml::from_str(value).unwrap();
+            assert_eq!(
+                schema_accepts(node, &parsed),
+                valid,
+                "the CRD schema on {field}: {value}"
+            );
+            let yaml = test_yaml("my-test", &spec_extra.replace("{}", value));
+            if valid {
+                assert_valid(&yaml);
+                continue;
+            }
+            let shown = parsed.as_str().unwrap();
+            let error = rejected(&yaml, field, &[&format!("\"{shown}\" is not a Kubernetes quantity")]);
+            assert!(
+                error.to_string().contains("such as 500m, 2, 1.5"),
+                "says what to write instead: {error}"
+            );
+        }
+    }
+}
+
 #[test]
 fn missing_required_fields_are_named() {
     let yaml = test_yaml("my-test", "").replace("    replicas: 3\n", "");
