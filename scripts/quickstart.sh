@@ -30,7 +30,8 @@ main() {
 
     step "Installing the LocustTest CRD on context ${context}"
     kubectl apply --server-side --force-conflicts -f charts/locust-operator/files/locusttests.locust.io.yaml
-    kubectl wait --for=condition=Established crd/locusttests.locust.io --timeout=60s
+    # Not `kubectl wait --for=condition=Established`: it fails on a CRD without conditions yet.
+    wait_for_crd_established locusttests.locust.io 60
 
     step "Starting the operator out of cluster (log: $LOG_DIR/operator.log)"
     mkdir -p "$LOG_DIR"
@@ -39,8 +40,8 @@ main() {
         >"$LOG_DIR/operator.log" 2>&1 &
     operator_pid=$!
     trap 'kill "$operator_pid" 2>/dev/null || true' EXIT
-    sleep 2
-    kill -0 "$operator_pid" 2>/dev/null || fail "the operator stopped: $(tail -n 5 "$LOG_DIR/operator.log")"
+    # Ready once its watch of LocustTests has listed: /readyz, on the port it logs, answers 200.
+    wait_for_operator_ready "$operator_pid" "$LOG_DIR/operator.log" 60
 
     # A second run starts afresh (the plugin's ConfigMaps go with the test).
     kubectl delete locusttest quickstart --ignore-not-found --wait=true >/dev/null

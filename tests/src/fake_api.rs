@@ -937,7 +937,12 @@ impl Drop for HttpServer {
     }
 }
 
-/// Discovery answers: `/version`, and `/apis/{group}/{version}` (404 for a removed group).
+/// Discovery answers, enough for `kubectl get` to map a resource (or short name) to its path:
+/// `/version`; `/api` (APIVersions) and `/apis` (APIGroupList), in the legacy form, which
+/// kubectl falls back to when it asked for aggregated discovery and got plain JSON; and the
+/// APIResourceList of `/api/v1` and `/apis/{group}/{version}` (404 for a removed group). The
+/// groups and resources are those the fake holds objects of, plus a few every API server serves
+/// (CustomResourceDefinitions among them).
 fn discovery(state: &State, path: &str) -> Option<Response<Reply>> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
@@ -945,25 +950,139 @@ fn discovery(state: &State, path: &str) -> Option<Response<Reply>> {
             200,
             &json!({ "major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64" }),
         )),
+        ["api"] => Some(respond(
+            200,
+            &json!({ "kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [] }),
+        )),
+        ["apis"] => Some(respond(200, &api_group_list(state))),
+        ["api", "v1"] => Some(respond(200, &api_resource_list(state, "", "v1"))),
         ["apis", group, version] => Some(if state.missing_groups.contains(*group) {
             failure(404, "the server could not find the requested resource", None)
         } else {
-            let resources: std::collections::BTreeSet<&str> = state
-                .objects
-                .keys()
-                .filter(|key| key.group == *group)
-                .map(|key| key.plural.as_str())
-                .collect();
-            let resources: Vec<Value> = resources
-                .into_iter()
-                .map(|plural| json!({ "name": plural, "namespaced": true, "kind": "", "verbs": ["get", "list"] }))
-                .collect();
-            respond(
-                200,
-                &json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{group}/{version}"), "resources": resources }),
-            )
+            respond(200, &api_resource_list(state, group, version))
         }),
         _ => None,
+    }
+}
+
+/// What discovery tells of one resource.
+struct ServedResource {
+    kind: String,
+    namespaced: bool,
+}
+
+/// Resources every API server serves, listed by discovery even when the fake holds none of them
+/// (kubectl takes an empty `/api/v1` for a broken server): (group, version, plural, kind, namespaced).
+const BUILT_IN_RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
+    ("", "v1", "configmaps", "ConfigMap", true),
+    ("", "v1", "events", "Event", true),
+    ("", "v1", "namespaces", "Namespace", false),
+    ("", "v1", "pods", "Pod", true),
+    ("", "v1", "services", "Service", true),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        false,
+    ),
+];
+
+/// Group, version and plural of what discovery lists: the built-in resources, and every
+/// resource the fake holds objects of (the version from their `apiVersion`), but no removed group.
+fn served_resources(state: &State) -> BTreeMap<(String, String, String), ServedResource> {
+    let mut served = BTreeMap::new();
+    for (group, version, plural, kind, namespaced) in BUILT_IN_RESOURCES {
+        if state.missing_groups.contains(*group) {
+            continue;
+        }
+        served.insert(
+            (group.to_string(), version.to_string(), plural.to_string()),
+            ServedResource {
+                kind: kind.to_string(),
+                namespaced: *namespaced,
+            },
+        );
+    }
+    for (key, object) in &state.objects {
+        if state.missing_groups.contains(&key.group) {
+            continue;
+        }
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let version = api_version.rsplit('/').next().unwrap_or_default().to_string();
+        served
+            .entry((key.group.clone(), version, key.plural.clone()))
+            .or_insert_with(|| ServedResource {
+                kind: object["kind"].as_str().unwrap_or_default().to_string(),
+                namespaced: key.namespace.is_some(),
+            });
+    }
+    served
+}
+
+/// `/apis`: every served group (not the core group) with its versions, the highest preferred.
+fn api_group_list(state: &State) -> Value {
+    let mut versions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (group, version, _) in served_resources(state).into_keys() {
+        if !group.is_empty() && !version.is_empty() {
+            versions.entry(group).or_default().insert(version);
+        }
+    }
+    let groups: Vec<Value> = versions
+        .into_iter()
+        .map(|(group, versions)| {
+            let entries: Vec<Value> = versions
+                .iter()
+                .rev()
+                .map(|version| json!({ "groupVersion": format!("{group}/{version}"), "version": version }))
+                .collect();
+            json!({ "name": group, "versions": entries, "preferredVersion": entries[0] })
+        })
+        .collect();
+    json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
+}
+
+/// The APIResourceList of `group`/`version` (`""` for the core group): every served resource of
+/// the group, whichever version its objects were stored in.
+fn api_resource_list(state: &State, group: &str, version: &str) -> Value {
+    let mut listed = BTreeSet::new();
+    let resources: Vec<Value> = served_resources(state)
+        .into_iter()
+        .filter(|((served_group, _, plural), _)| served_group == group && listed.insert(plural.clone()))
+        .map(|((_, _, plural), resource)| {
+            let mut entry = json!({
+                "name": plural,
+                "singularName": resource.kind.to_ascii_lowercase(),
+                "namespaced": resource.namespaced,
+                "kind": resource.kind,
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+            });
+            let short_names = short_names(&plural);
+            if !short_names.is_empty() {
+                entry["shortNames"] = json!(short_names);
+            }
+            entry
+        })
+        .collect();
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources })
+}
+
+/// The short names the real API server gives a resource (kubectl resolves `crd`, `lotest` by them).
+fn short_names(plural: &str) -> &'static [&'static str] {
+    match plural {
+        "customresourcedefinitions" => &["crd", "crds"],
+        "locusttests" => &["lotest"],
+        "configmaps" => &["cm"],
+        "events" => &["ev"],
+        "namespaces" => &["ns"],
+        "pods" => &["po"],
+        "services" => &["svc"],
+        _ => &[],
     }
 }
 

@@ -1452,3 +1452,81 @@ fn the_notes_tell_how_to_run_and_watch_a_test() {
     let legacy = scenario("legacy-config").notes().unwrap();
     assert!(legacy.contains("`config.*` is deprecated"), "{legacy}");
 }
+
+/// The JSON patch of the `kubectl patch crd locusttests.locust.io --type=json -p '[...]'` line in
+/// `text`, if there is one.
+fn crd_repair_patch(text: &str) -> Option<Value> {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("kubectl patch crd locusttests.locust.io --type=json -p '"))?;
+    let patch = line.split_once("-p '")?.1.strip_suffix('\'')?;
+    Some(serde_json::from_str(patch).unwrap_or_else(|error| panic!("{error}: {patch}")))
+}
+
+/// Applies the `test` and `replace` operations of an RFC 6902 JSON patch, as the API server
+/// would; a failed test or a missing path is an error, as it is there.
+fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
+    for operation in patch.as_array().ok_or("a JSON patch is an array")? {
+        let path = operation["path"].as_str().ok_or("an operation without a path")?;
+        let value = &operation["value"];
+        let slot = target
+            .pointer_mut(path)
+            .ok_or_else(|| format!("{path} does not exist"))?;
+        match operation["op"].as_str() {
+            Some("test") if slot == value => {}
+            Some("test") => return Err(format!("test failed: {path} is {slot}, not {value}")),
+            Some("replace") => *slot = value.clone(),
+            other => return Err(format!("unexpected operation {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_notes_and_the_readme_repair_the_crd_that_uninstall_keeps() {
+    let notes = defaults().notes().unwrap();
+    let patch = crd_repair_patch(&notes).unwrap_or_else(|| panic!("no `kubectl patch crd` in the notes:\n{notes}"));
+    assert!(notes.contains("`helm uninstall` keeps the CRD"), "{notes}");
+    let readme = std::fs::read_to_string(helm::workspace_root().join("README.md")).unwrap();
+    assert_eq!(
+        crd_repair_patch(&readme).as_ref(),
+        Some(&patch),
+        "the README gives the notes' command"
+    );
+
+    // On the CRD the chart installs: v1 no longer served, no conversion, v2 as it was.
+    let rendered = render(defaults());
+    let installed = rendered.of_kind("CustomResourceDefinition")[0].clone();
+    let mut repaired = installed.clone();
+    apply_json_patch(&mut repaired, &patch).unwrap();
+    let crd: CustomResourceDefinition = serde_json::from_value(repaired.clone()).unwrap();
+    let served: Vec<(String, bool, bool)> = crd
+        .spec
+        .versions
+        .iter()
+        .map(|version| (version.name.clone(), version.served, version.storage))
+        .collect();
+    assert_eq!(
+        served,
+        [("v2".to_string(), true, true), ("v1".to_string(), false, false)]
+    );
+    assert_eq!(
+        repaired["spec"]["conversion"],
+        serde_json::json!({ "strategy": "None" })
+    );
+    assert_eq!(
+        repaired["spec"]["versions"][0], installed["spec"]["versions"][0],
+        "v2 unchanged"
+    );
+
+    // Were v1 not where the patch expects it, the `test` would stop the patch.
+    let mut reordered = installed;
+    reordered["spec"]["versions"].as_array_mut().unwrap().reverse();
+    let refused = apply_json_patch(&mut reordered, &patch).unwrap_err();
+    assert!(refused.starts_with("test failed: /spec/versions/1/name"), "{refused}");
+
+    // Without the webhook, v1 is not served and there is no conversion to repair.
+    let without = defaults().set("webhook.enabled=false").notes().unwrap();
+    assert!(crd_repair_patch(&without).is_none(), "{without}");
+}
