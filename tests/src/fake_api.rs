@@ -76,6 +76,8 @@ pub struct RecordedRequest {
     pub content_type: Option<String>,
     /// JSON body, if the request had one.
     pub body: Option<Value>,
+    /// `User-Agent` header, if any.
+    pub user_agent: Option<String>,
 }
 
 impl RecordedRequest {
@@ -146,12 +148,55 @@ struct State {
     forbidden: Vec<(Method, String)>,
     /// Field managers by object and leaf field path (`/spec/holderIdentity`), for server-side apply.
     owners: BTreeMap<ObjectKey, BTreeMap<String, BTreeSet<String>>>,
+    /// Every change of a stored object, in resourceVersion order: what watches send.
+    changes: Vec<Change>,
+    /// Told the newest resourceVersion after every change, waking open watches.
+    changed: Option<tokio::sync::watch::Sender<u64>>,
+    /// Whether watches send changes ([`FakeApi::with_live_watches`]) or stay silent.
+    live_watches: bool,
+}
+
+/// One change of a stored object, as a watch event.
+struct Change {
+    resource_version: u64,
+    key: ObjectKey,
+    type_: &'static str,
+    object: Value,
 }
 
 impl State {
     fn next(&mut self) -> u64 {
         self.counter += 1;
         self.counter
+    }
+
+    /// Stores `object` under `key` (a new object when `type_` is ADDED) and logs the change.
+    fn put(&mut self, key: ObjectKey, object: Value, type_: &'static str) {
+        self.log(&key, &object, type_);
+        self.objects.insert(key, object);
+    }
+
+    /// Removes the object under `key` and logs its deletion; the object, if there was one.
+    fn take(&mut self, key: &ObjectKey) -> Option<Value> {
+        let mut object = self.objects.remove(key)?;
+        self.owners.remove(key);
+        let number = self.next();
+        object["metadata"]["resourceVersion"] = json!(number.to_string());
+        self.log(key, &object, "DELETED");
+        Some(object)
+    }
+
+    fn log(&mut self, key: &ObjectKey, object: &Value, type_: &'static str) {
+        let resource_version = self.counter;
+        self.changes.push(Change {
+            resource_version,
+            key: key.clone(),
+            type_,
+            object: object.clone(),
+        });
+        if let Some(changed) = &self.changed {
+            changed.send_replace(resource_version);
+        }
     }
 }
 
@@ -327,6 +372,7 @@ fn field_value(object: &Value, path: &str) -> Option<String> {
 }
 
 /// One requirement of an equality-based selector.
+#[derive(Clone)]
 enum Requirement {
     Equals(String, String),
     NotEquals(String, String),
@@ -411,6 +457,95 @@ impl FakeApi {
             }
         });
         kube::Client::new(service, "default")
+    }
+
+    // ---- watches ----
+
+    /// Watches send every change made after the resourceVersion they start from (creates,
+    /// patches, deletes, also those made through [`FakeApi::update`] and friends), as a real API
+    /// server does, instead of staying silent. For tests of the controller as it runs.
+    #[must_use]
+    pub fn with_live_watches(self) -> Self {
+        {
+            let mut state = self.state();
+            state.live_watches = true;
+            let newest = state.counter;
+            state
+                .changed
+                .get_or_insert_with(|| tokio::sync::watch::Sender::new(newest));
+        }
+        self
+    }
+
+    /// A watch of `route`'s collection from the request's `resourceVersion`: one JSON line per
+    /// matching change (label and field selectors applied to the object as it is after the
+    /// change), kept open until `timeoutSeconds` or the client hangs up.
+    fn live_watch(&self, state: &mut State, route: &Route, request: &RecordedRequest) -> Response<Reply> {
+        let selectors = (
+            parse_selector(request.query_param("labelSelector").unwrap_or_default()),
+            parse_selector(request.query_param("fieldSelector").unwrap_or_default()),
+        );
+        let (labels, fields) = match selectors {
+            (Ok(labels), Ok(fields)) => (labels, fields),
+            (Err(problem), _) | (_, Err(problem)) => return failure(400, &problem, Some(route)),
+        };
+        let since: u64 = request
+            .query_param("resourceVersion")
+            .and_then(|version| version.parse().ok())
+            .unwrap_or(state.counter);
+        let timeout = request
+            .query_param("timeoutSeconds")
+            .and_then(|seconds| seconds.parse().ok())
+            .map_or(Duration::from_secs(300), Duration::from_secs);
+        let Some(changed) = state.changed.as_ref().map(tokio::sync::watch::Sender::subscribe) else {
+            return quiet_watch();
+        };
+        let (shared, route) = (self.state.clone(), route.clone());
+        let matches_route = move |change: &Change| {
+            change.key.group == route.group
+                && change.key.plural == route.plural
+                && (route.namespace.is_none() || change.key.namespace == route.namespace)
+                && matches(&labels, |key| {
+                    change.object["metadata"]["labels"]
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                && matches(&fields, |path| field_value(&change.object, path))
+        };
+        let events = futures::stream::unfold((since, changed), move |(mut since, mut changed)| {
+            let (shared, matches_route) = (shared.clone(), matches_route.clone());
+            async move {
+                loop {
+                    let lines: String = {
+                        let state = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                        let start = state.changes.partition_point(|change| change.resource_version <= since);
+                        let lines = state.changes[start..]
+                            .iter()
+                            .filter(|change| matches_route(change))
+                            .map(|change| format!("{}\n", json!({ "type": change.type_, "object": change.object })))
+                            .collect();
+                        since = state
+                            .changes
+                            .last()
+                            .map_or(since, |change| change.resource_version.max(since));
+                        lines
+                    };
+                    if !lines.is_empty() {
+                        let frame = hyper::body::Frame::data(Bytes::from(lines));
+                        return Some((Ok::<_, Infallible>(frame), (since, changed)));
+                    }
+                    changed.changed().await.ok()?;
+                }
+            }
+        });
+        let events = futures::StreamExt::take_until(events, tokio::time::sleep(timeout));
+        let mut response = Response::new(StreamBody::new(events).boxed());
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        response
     }
 
     // ---- clock ----
@@ -561,7 +696,7 @@ impl FakeApi {
         metadata.entry("generation").or_insert(json!(1));
         metadata.entry("creationTimestamp").or_insert_with(|| json!(Time(now)));
         metadata.insert("resourceVersion".into(), json!(number.to_string()));
-        state.objects.insert(key, object.clone());
+        state.put(key, object.clone(), "ADDED");
         object
     }
 
@@ -583,6 +718,19 @@ impl FakeApi {
             .map(|value| serde_json::from_value(value).expect("any object decodes as DynamicObject"))
     }
 
+    /// Every stored object of typed resource `K`, in all namespaces (no request is recorded): what
+    /// a watch of `K` would have listed.
+    pub fn all<K: Resource<DynamicType = ()> + DeserializeOwned>(&self) -> Vec<K> {
+        let group = K::group(&()).into_owned();
+        let plural = K::plural(&()).into_owned();
+        self.state()
+            .objects
+            .iter()
+            .filter(|(key, _)| key.group == group && key.plural == plural)
+            .map(|(_, value)| serde_json::from_value(value.clone()).expect("stored object decodes"))
+            .collect()
+    }
+
     /// Names of stored objects of typed resource `K` in `namespace`.
     pub fn names<K: Resource<DynamicType = ()>>(&self, namespace: &str) -> Vec<String> {
         let group = K::group(&()).into_owned();
@@ -601,12 +749,14 @@ impl FakeApi {
         let key = ObjectKey::of::<K>(namespace, name);
         let mut state = self.state();
         let number = state.next();
-        let object = state
+        let mut object = state
             .objects
-            .get_mut(&key)
+            .get(&key)
+            .cloned()
             .unwrap_or_else(|| panic!("{key:?} does not exist"));
-        change(object);
+        change(&mut object);
         object["metadata"]["resourceVersion"] = json!(number.to_string());
+        state.put(key, object, "MODIFIED");
     }
 
     /// Replaces `.status` of a stored object, as a controller (the Job controller, the kubelet) would.
@@ -626,10 +776,7 @@ impl FakeApi {
 
     /// Deletes a stored object (no request is recorded). True if it existed.
     pub fn delete<K: Resource<DynamicType = ()>>(&self, namespace: &str, name: &str) -> bool {
-        self.state()
-            .objects
-            .remove(&ObjectKey::of::<K>(namespace, name))
-            .is_some()
+        self.state().take(&ObjectKey::of::<K>(namespace, name)).is_some()
     }
 
     /// Stores a pod with `labels` and `status`, created now.
@@ -730,6 +877,11 @@ impl FakeApi {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             body,
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         };
         let now = self.now();
         let (service, answer) = match self.answer_at_once(recorded, now) {
@@ -786,6 +938,12 @@ impl FakeApi {
                 None,
             ));
         };
+        if state.live_watches
+            && route.name.is_none()
+            && recorded.query_param("watch").is_some_and(|w| w == "true" || w == "1")
+        {
+            return Ok(self.live_watch(&mut state, &route, &recorded));
+        }
         Ok(handle(&mut state, &route, &recorded, now))
     }
 }
@@ -892,11 +1050,8 @@ fn handle(state: &mut State, route: &Route, request: &RecordedRequest, now: Time
         ("POST", None) => create(state, route, request, now),
         ("PATCH", Some(name)) => patch(state, route, request, name, now),
         ("PUT", Some(name)) => replace(state, route, request, name),
-        ("DELETE", Some(name)) => match state.objects.remove(&route.key(name)) {
-            Some(object) => {
-                state.owners.remove(&route.key(name));
-                respond(200, &object)
-            }
+        ("DELETE", Some(name)) => match state.take(&route.key(name)) {
+            Some(object) => respond(200, &object),
             None => not_found(route, name),
         },
         _ => failure(
@@ -1244,8 +1399,22 @@ fn create(state: &mut State, route: &Route, request: &RecordedRequest, now: Time
     if object.get("apiVersion").is_none() {
         object["apiVersion"] = json!(route.api_version());
     }
-    state.objects.insert(key, object.clone());
+    state.put(key, object.clone(), "ADDED");
     respond(201, &object)
+}
+
+/// Stores the result of a write to an existing object and answers with it. A write that changes
+/// nothing keeps the resourceVersion and sends no watch event, as on a real API server (so a
+/// controller patching what is already there does not wake itself up).
+fn store_write(state: &mut State, key: ObjectKey, before: &Value, mut after: Value, number: u64) -> Response<Reply> {
+    after["metadata"]["resourceVersion"] = before["metadata"]["resourceVersion"].clone();
+    if after == *before {
+        return respond(200, before);
+    }
+    after["metadata"]["resourceVersion"] = json!(number.to_string());
+    let response = respond(200, &after);
+    state.put(key, after, "MODIFIED");
+    response
 }
 
 /// The leaf fields a patch or apply body sets (`Some`) or removes (`None`), by JSON pointer,
@@ -1348,14 +1517,10 @@ fn apply(state: &mut State, route: &Route, request: &RecordedRequest, name: &str
     }
     take_ownership(owners, &current, &body, &manager);
     let number = state.next();
-    let Some(object) = state.objects.get_mut(&key) else {
-        return not_found(route, name);
-    };
-    let before = object.clone();
-    merge_patch(object, &body);
-    keep_system_fields(object, &before, route.subresource.is_some());
-    object["metadata"]["resourceVersion"] = json!(number.to_string());
-    respond(200, object)
+    let mut object = current.clone();
+    merge_patch(&mut object, &body);
+    keep_system_fields(&mut object, &current, route.subresource.is_some());
+    store_write(state, key, &current, object, number)
 }
 
 fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str, now: Timestamp) -> Response<Reply> {
@@ -1380,11 +1545,11 @@ fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str
     }
     let number = state.next();
     let key = route.key(name);
-    let Some(object) = state.objects.get_mut(&key) else {
+    let Some(before) = state.objects.get(&key).cloned() else {
         return not_found(route, name);
     };
     if let Some(expected) = body["metadata"]["resourceVersion"].as_str()
-        && object["metadata"]["resourceVersion"].as_str() != Some(expected)
+        && before["metadata"]["resourceVersion"].as_str() != Some(expected)
     {
         return failure(
             409,
@@ -1392,15 +1557,13 @@ fn patch(state: &mut State, route: &Route, request: &RecordedRequest, name: &str
             Some(route),
         );
     }
-    let before = object.clone();
-    merge_patch(object, body);
-    keep_system_fields(object, &before, route.subresource.is_some());
-    object["metadata"]["resourceVersion"] = json!(number.to_string());
-    let response = respond(200, object);
+    let mut object = before.clone();
+    merge_patch(&mut object, body);
+    keep_system_fields(&mut object, &before, route.subresource.is_some());
     if let Some(manager) = request.query_param("fieldManager") {
-        take_ownership(state.owners.entry(key).or_default(), &before, body, manager);
+        take_ownership(state.owners.entry(key.clone()).or_default(), &before, body, manager);
     }
-    response
+    store_write(state, key, &before, object, number)
 }
 
 fn replace(state: &mut State, route: &Route, request: &RecordedRequest, name: &str) -> Response<Reply> {
@@ -1411,11 +1574,12 @@ fn replace(state: &mut State, route: &Route, request: &RecordedRequest, name: &s
         return failure(405, "only the status subresource is supported", Some(route));
     }
     let number = state.next();
-    let Some(object) = state.objects.get_mut(&route.key(name)) else {
+    let key = route.key(name);
+    let Some(before) = state.objects.get(&key).cloned() else {
         return not_found(route, name);
     };
     if let Some(expected) = replacement["metadata"]["resourceVersion"].as_str()
-        && object["metadata"]["resourceVersion"].as_str() != Some(expected)
+        && before["metadata"]["resourceVersion"].as_str() != Some(expected)
     {
         return failure(
             409,
@@ -1423,11 +1587,8 @@ fn replace(state: &mut State, route: &Route, request: &RecordedRequest, name: &s
             Some(route),
         );
     }
-    let before = object.clone();
     keep_system_fields(&mut replacement, &before, route.subresource.is_some());
-    replacement["metadata"]["resourceVersion"] = json!(number.to_string());
-    *object = replacement;
-    respond(200, object)
+    store_write(state, key, &before, replacement, number)
 }
 
 #[cfg(test)]
@@ -1661,5 +1822,60 @@ mod client_tests {
             .patch("l", &by("c"), &Patch::Apply(apply("c")))
             .await
             .expect_err("now owned by d");
+    }
+
+    #[tokio::test]
+    async fn live_watches_send_each_change_after_their_version_and_nothing_for_a_write_that_changes_nothing() {
+        use futures::{StreamExt, TryStreamExt};
+        use kube::api::{Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+        let fake = FakeApi::new(start()).with_live_watches();
+        let pods: Api<Pod> = Api::namespaced(fake.client(), "ns");
+        let pod = |name: &str, app: &str| -> Pod {
+            serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": app}}})).unwrap()
+        };
+        pods.create(&PostParams::default(), &pod("before", "x")).await.unwrap();
+        let version = pods
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .metadata
+            .resource_version
+            .unwrap();
+        let mut events = pods
+            .watch(&WatchParams::default().labels("app=x").timeout(10), &version)
+            .await
+            .unwrap()
+            .boxed();
+        async fn next(events: &mut (impl futures::Stream<Item = kube::Result<WatchEvent<Pod>>> + Unpin)) -> String {
+            match tokio::time::timeout(Duration::from_secs(2), events.try_next())
+                .await
+                .expect("an event in time")
+                .unwrap()
+            {
+                Some(WatchEvent::Added(pod)) => format!("ADDED {}", pod.metadata.name.unwrap()),
+                Some(WatchEvent::Modified(pod)) => format!("MODIFIED {}", pod.metadata.name.unwrap()),
+                Some(WatchEvent::Deleted(pod)) => format!("DELETED {}", pod.metadata.name.unwrap()),
+                other => format!("{other:?}"),
+            }
+        }
+        pods.create(&PostParams::default(), &pod("other-app", "y"))
+            .await
+            .unwrap();
+        pods.create(&PostParams::default(), &pod("a", "x")).await.unwrap();
+        assert_eq!(
+            next(&mut events).await,
+            "ADDED a",
+            "only after the version, only matching labels"
+        );
+        let relabel = Patch::Merge(json!({"metadata": {"labels": {"app": "x"}}}));
+        pods.patch("a", &PatchParams::default(), &relabel).await.unwrap();
+        fake.set_status::<Pod>("ns", "a", json!({"phase": "Running"}));
+        assert_eq!(
+            next(&mut events).await,
+            "MODIFIED a",
+            "the no-op patch sent nothing, the status change did"
+        );
+        pods.delete("a", &Default::default()).await.unwrap();
+        assert_eq!(next(&mut events).await, "DELETED a");
     }
 }
