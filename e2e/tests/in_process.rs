@@ -1,10 +1,11 @@
 //! The suite's control-plane scenarios run in process: the scenario code as a real cluster runs
-//! it, against the in-memory API server, with the operator's real `reconcile` driven in a loop and
-//! a stand-in for the Job controller (a Job gets `status.active`; a short-running master ends as
-//! Locust would, failed when it targets a closed port). This shows the suite's own
-//! code (object creation through the dynamic API, waits, the containment check of the children,
-//! edits, deletes, events) before it ever meets a cluster; what only a real API server does
-//! (validation, defaults, conversion, garbage collection) stays with `cargo run -p e2e`.
+//! it, against the in-memory API server (with watches that send every change), with the
+//! operator's real controller running against it and a stand-in for the Job controller (a Job
+//! gets `status.active`; a short-running master ends as Locust would, failed when it targets a
+//! closed port). This shows the suite's own code (object creation through the dynamic API, waits,
+//! the containment check of the children, edits, deletes, events) before it ever meets a
+//! cluster; what only a real API server does (validation, defaults, conversion, garbage
+//! collection) stays with `cargo run -p e2e`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -24,7 +25,8 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::jiff::Timestamp;
-use operator::context::{Context, Settings};
+use operator::context::Context;
+use operator::controller::{self, Scope};
 use operator::metrics::Metrics;
 use serde_json::json;
 use shared::api::v2::LocustTest;
@@ -32,36 +34,39 @@ use shared::config::OperatorConfig;
 
 const NS: &str = "lt-e2e-in-process";
 
-/// The fake API server with the operator reconciling every test in [`NS`] every 50 ms.
+/// The fake API server with the operator's controller watching [`NS`], and the stand-ins for the
+/// Job controller and the garbage collector acting every 50 ms.
 struct Harness {
     fake: FakeApi,
-    pump: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        self.pump.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
 fn harness() -> Harness {
-    let fake = FakeApi::new(Timestamp::now());
+    let fake = FakeApi::new(Timestamp::now()).with_live_watches();
     let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
-    let context = Arc::new(Context::with_clock(
-        fake.client(),
-        OperatorConfig::default(),
-        Settings::default(),
-        metrics,
-        fake.clock(),
-    ));
+    let (controller, cache, _synced) = controller::build(&fake.client(), &Scope::Namespace(NS.into()));
+    let context = Arc::new(
+        Context::new(
+            fake.client(),
+            OperatorConfig::default(),
+            Default::default(),
+            metrics,
+            cache,
+        )
+        .with_clock(fake.clock()),
+    );
+    let operator = tokio::spawn(controller::run(controller, context, std::future::pending()));
     let driven = fake.clone();
     let pump = tokio::spawn(async move {
         loop {
-            for name in driven.names::<LocustTest>(NS) {
-                if let Some(test) = driven.get_dynamic::<LocustTest>(NS, &name) {
-                    let _ = operator::reconcile::reconcile(Arc::new(test), context.clone()).await;
-                }
-            }
             // The Job controller's part: a Job has active pods; a master with a short run
             // time ends as Locust would, failed when its target is a closed port.
             for name in driven.names::<Job>(NS) {
@@ -99,7 +104,10 @@ fn harness() -> Harness {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
-    Harness { fake, pump }
+    Harness {
+        fake,
+        tasks: vec![operator, pump],
+    }
 }
 
 /// The garbage collector's part: what a LocustTest owned goes once the test is gone.

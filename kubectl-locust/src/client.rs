@@ -23,6 +23,9 @@ pub struct Cluster {
     pub server: String,
 }
 
+/// The plugin's `User-Agent`.
+pub const USER_AGENT: &str = concat!("kubectl-locust/", env!("CARGO_PKG_VERSION"));
+
 impl Cluster {
     /// A cluster from an existing client (tests pass one talking to an in-memory API server).
     pub fn from_client(client: Client, namespace: &str) -> Self {
@@ -40,6 +43,10 @@ impl Cluster {
         // An unreachable server should fail in seconds, not after the OS's TCP timeout.
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
+        // Named in every request, as kubectl names itself, so audit logs tell the plugin apart.
+        config
+            .headers
+            .push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
         let server = config.cluster_url.to_string();
         let namespace = global
             .namespace

@@ -26,9 +26,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::batch::v1::{Job, JobStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::DynamicObject;
-use operator::context::{Context, Settings};
-use operator::metrics::Metrics;
+use kube::runtime::reflector::ObjectRef;
+use operator::cache::TestObject;
 use operator::reconcile::reconcile;
 use serde_json::{Value, json};
 use shared::api::status::{LocustTestStatus, Phase};
@@ -38,7 +37,7 @@ use shared::health::{self, DEFAULT_GRACE_PERIOD, Health};
 use shared::naming::{self, Role};
 use shared::status::{self, Child, DeriveSettings, Observation};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use support::FakeApi;
+use support::{FakeApi, Operator};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -211,27 +210,19 @@ fn typical_test(test: &TestRef) -> Value {
     })
 }
 
-fn context(fake: &FakeApi) -> Arc<Context> {
-    let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
-    Arc::new(Context::with_clock(
-        fake.client(),
-        OperatorConfig::default(),
-        Settings::default(),
-        metrics,
-        fake.clock(),
-    ))
-}
-
-/// Every test as the watch delivers it now (outside the measurement: the watch decodes each
-/// object once, whatever the reconcile does with it).
-fn deliveries(fake: &FakeApi, tests: &[TestRef]) -> Vec<Arc<DynamicObject>> {
+/// Every test as the watch delivers it now, its children and pods in the cache (outside the
+/// measurement: the watches decode each object once, whatever the reconcile does with it).
+fn deliveries(operator: &Operator, tests: &[TestRef]) -> Vec<Arc<TestObject>> {
+    operator.observe();
     tests
         .iter()
         .map(|test| {
-            Arc::new(
-                fake.get_dynamic::<LocustTest>(&test.namespace, &test.name)
-                    .expect("the test exists"),
-            )
+            operator
+                .ctx
+                .cache
+                .tests
+                .get(&ObjectRef::new(&test.name).within(&test.namespace))
+                .expect("the test exists")
         })
         .collect()
 }
@@ -245,8 +236,9 @@ struct Pass {
 }
 
 /// Reconciles every test once, in order, measuring each reconcile, and adds to `pass`.
-async fn reconcile_pass(fake: &FakeApi, ctx: &Arc<Context>, tests: &[TestRef], pass: &mut Pass) {
-    let delivered = deliveries(fake, tests);
+async fn reconcile_pass(fake: &FakeApi, operator: &Operator, tests: &[TestRef], pass: &mut Pass) {
+    let ctx = &operator.ctx;
+    let delivered = deliveries(operator, tests);
     fake.clear_requests();
     for object in delivered {
         let (result, sample) = measure_async(reconcile(object, ctx.clone())).await;
@@ -333,27 +325,27 @@ async fn reconcile_fleet(tests: &[TestRef], passes: &mut [Pass; 4]) {
     for test in tests {
         fake.insert(typical_test(test));
     }
-    let ctx = context(&fake);
+    let operator = Operator::default_for(&fake);
 
-    reconcile_pass(&fake, &ctx, tests, &mut passes[0]).await;
+    reconcile_pass(&fake, &operator, tests, &mut passes[0]).await;
     for test in tests {
         assert_eq!(fake.names::<Job>(&test.namespace).len(), 2, "two Jobs per test");
     }
     assert_every_phase(&fake, tests, Phase::Pending);
 
     let writes_before = passes[1].writes;
-    reconcile_pass(&fake, &ctx, tests, &mut passes[1]).await;
+    reconcile_pass(&fake, &operator, tests, &mut passes[1]).await;
     assert_eq!(passes[1].writes, writes_before, "a steady-state pass writes nothing");
 
     fake.advance(Duration::from_secs(5));
     for test in tests {
         start_pods(&fake, test);
     }
-    reconcile_pass(&fake, &ctx, tests, &mut passes[2]).await;
+    reconcile_pass(&fake, &operator, tests, &mut passes[2]).await;
     assert_every_phase(&fake, tests, Phase::Running);
 
     let writes_before = passes[3].writes;
-    reconcile_pass(&fake, &ctx, tests, &mut passes[3]).await;
+    reconcile_pass(&fake, &operator, tests, &mut passes[3]).await;
     assert_eq!(passes[3].writes, writes_before, "a steady-state pass writes nothing");
 }
 
@@ -461,6 +453,7 @@ impl LargeTest {
             build_error: None,
             stats: None,
             stats_unreachable: None,
+            creation_retry: None,
         }
     }
 }

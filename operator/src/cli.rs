@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::context::Settings;
 use crate::controller::Scope;
 use crate::leader::LeaseSettings;
 use crate::scrape::{self, ScrapeSettings};
+use crate::settings::Settings;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

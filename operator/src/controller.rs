@@ -1,25 +1,29 @@
-//! Watch wiring: LocustTests (as raw objects, so one undecodable object cannot break the watch),
-//! the Jobs and Services they own, and their pods (by the `performance-test-name` label). Only
-//! objects labelled `managed-by=locust-k8s-operator` are watched, which keeps the cache small.
+//! Watch wiring: one watch per kind, each feeding both a cache (`crate::cache`) and the
+//! controller's triggers. LocustTests are watched typed but guarded, so one undecodable object
+//! reaches the unreadable-test path instead of breaking the watch; Jobs, Services and pods only
+//! when labelled `managed-by=locust-k8s-operator`, which keeps the caches to the operator's own.
 //! The stats scraper adds requests of its own (see [`with_stats_triggers`]).
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures::StreamExt;
 use futures::channel::mpsc::UnboundedSender;
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Pod, Service};
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::Api;
 use kube::runtime::reflector::store::Writer;
-use kube::runtime::reflector::{ObjectRef, Store, reflector};
+use kube::runtime::reflector::{ObjectRef, reflector};
 use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
-use kube::{Client, ResourceExt};
-use shared::api::v2::LocustTest;
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use shared::api::status::Phase;
 use shared::constants::{LABEL_MANAGED_BY, LABEL_TEST_NAME, MANAGED_BY};
 use tokio::sync::watch;
 
+use crate::cache::{Cache, TestObject, Trim};
 use crate::context::Context;
 use crate::reconcile::{error_policy, reconcile};
 
@@ -34,7 +38,7 @@ pub enum Scope {
 
 fn api<K>(client: &Client, scope: &Scope) -> Api<K>
 where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
 {
     match scope {
         Scope::Cluster => Api::all(client.clone()),
@@ -42,82 +46,145 @@ where
     }
 }
 
-/// The LocustTest v2 resource, for the untyped watch.
-pub fn locusttest_resource() -> ApiResource {
-    ApiResource::erase::<LocustTest>(&())
-}
-
 /// The test a pod belongs to, from its labels.
-fn test_of_pod(pod: Pod) -> Option<ObjectRef<DynamicObject>> {
+fn test_of_pod(pod: Pod) -> Option<ObjectRef<TestObject>> {
     let namespace = pod.namespace()?;
     let test = pod.labels().get(LABEL_TEST_NAME)?.clone();
-    Some(ObjectRef::new_with(&test, locusttest_resource()).within(&namespace))
+    Some(ObjectRef::new(&test).within(&namespace))
 }
 
-/// Tests per phase in the cache, for the metrics endpoint. A test without a phase yet counts as
-/// `Pending`; deleted tests drop out with the cache.
-pub fn phase_counts(store: &Store<DynamicObject>) -> BTreeMap<String, i64> {
-    let mut counts: BTreeMap<String, i64> = ["Pending", "Running", "Succeeded", "Failed"]
+/// The phase a watched test shows; an unreadable one counts as Failed (its status says so once
+/// the operator has reported it), one without a phase yet as Pending.
+pub fn phase_of(test: &TestObject) -> Phase {
+    match &test.0 {
+        Ok(test) => test
+            .status
+            .as_ref()
+            .and_then(|status| status.phase)
+            .unwrap_or(Phase::Pending),
+        Err(_) => Phase::Failed,
+    }
+}
+
+/// Tests per phase in the cache, for the metrics endpoint; deleted tests drop out with the cache.
+pub fn phase_counts(cache: &Cache) -> BTreeMap<String, i64> {
+    let mut counts: BTreeMap<String, i64> = [Phase::Pending, Phase::Running, Phase::Succeeded, Phase::Failed]
         .into_iter()
-        .map(|phase| (phase.to_string(), 0))
+        .map(|phase| (phase.as_str().to_string(), 0))
         .collect();
-    for test in store.state() {
-        let phase = test
-            .data
-            .pointer("/status/phase")
-            .and_then(|p| p.as_str())
-            .unwrap_or("Pending");
-        *counts.entry(phase.to_string()).or_insert(0) += 1;
+    for test in cache.tests.state() {
+        *counts.entry(phase_of(&test).as_str().to_string()).or_insert(0) += 1;
     }
     counts
 }
 
-/// Turns true once the LocustTest watch has listed every test into the controller's store, and
-/// stays true (a later re-list does not make a synced replica unready).
+/// Turns true once every watch has listed what it watches into its cache, and stays true (a later
+/// re-list does not make a synced replica unready).
 pub type Synced = watch::Receiver<bool>;
 
-/// The controller, built but not started; its store is available before it runs, and [`Synced`]
-/// says when its watch of LocustTests has synced (it can only do so while the controller runs).
-///
-/// The signal comes from the watch stream itself (its `InitDone` event). Awaiting
-/// `Store::wait_until_ready` here as well would not do: kube-runtime's store readiness wakes only
-/// the last task that polled it, which is the controller's own runner, so a second waiter is
-/// never woken and `/readyz` stayed 503 for ever on a real cluster.
-pub fn build(client: &Client, scope: &Scope) -> (Controller<DynamicObject>, Synced) {
-    let managed = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
-    let tests: Api<DynamicObject> = match scope {
-        Scope::Cluster => Api::all_with(client.clone(), &locusttest_resource()),
-        Scope::Namespace(namespace) => Api::namespaced_with(client.clone(), namespace, &locusttest_resource()),
-    };
-    let (synced_tx, synced) = watch::channel(false);
-    let writer = Writer::new(locusttest_resource());
-    let store = writer.as_reader();
-    let test_events = reflector(writer, watcher(tests, watcher::Config::default().any_semantic()))
-        .inspect(move |event| {
-            if matches!(event, Ok(watcher::Event::InitDone)) {
-                synced_tx.send_if_modified(|synced| !std::mem::replace(synced, true));
-            }
+/// Counts the watches still to list; tells its receiver when none is left.
+struct SyncGate {
+    remaining: AtomicUsize,
+    synced: watch::Sender<bool>,
+}
+
+impl SyncGate {
+    /// A gate telling `synced` once `watches` watches have listed.
+    fn new(watches: usize, synced: watch::Sender<bool>) -> Arc<Self> {
+        Arc::new(Self {
+            remaining: AtomicUsize::new(watches),
+            synced,
         })
-        .applied_objects();
-    let controller = Controller::for_stream_with(test_events, store, locusttest_resource())
-        .owns(api::<Job>(client, scope), managed.clone())
-        .owns(api::<Service>(client, scope), managed.clone())
-        .watches(api::<Pod>(client, scope), managed, test_of_pod);
-    (controller, synced)
+    }
+
+    /// Marks one watch listed the first time its `InitDone` passes.
+    fn on_init_done<K>(self: &Arc<Self>) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K> {
+        let gate = Arc::clone(self);
+        let mut done = false;
+        move |event| {
+            if !done && matches!(event, Ok(watcher::Event::InitDone)) {
+                done = true;
+                if gate.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    gate.synced.send_replace(true);
+                }
+            }
+        }
+    }
+}
+
+/// A watch of `api` that keeps `writer`'s store (objects trimmed first) and tells `gate` when it
+/// has listed.
+fn cached_watch<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    writer: Writer<K>,
+    gate: &Arc<SyncGate>,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Trim + Send + Sync + 'static,
+{
+    let stream = watcher(api, config).default_backoff().modify(Trim::trim);
+    reflector(writer, stream).inspect(gate.on_init_done())
+}
+
+/// The controller, built but not started, and the caches its watches fill. [`Synced`] says when
+/// every watch has listed (they only run while the controller does). The tests are listed only
+/// after the Jobs, Services and pods, so no test is reconciled against a half-filled cache, which
+/// would see children missing that exist.
+pub fn build(client: &Client, scope: &Scope) -> (Controller<TestObject>, Cache, Synced) {
+    let managed = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
+    let (children_listed_tx, mut children_listed) = watch::channel(false);
+    let children_gate = SyncGate::new(3, children_listed_tx);
+    let (synced_tx, synced) = watch::channel(false);
+    let tests_gate = SyncGate::new(1, synced_tx);
+    let (tests, jobs, services, pods) = (
+        Writer::default(),
+        Writer::default(),
+        Writer::default(),
+        Writer::default(),
+    );
+    let cache = Cache {
+        tests: tests.as_reader(),
+        jobs: jobs.as_reader(),
+        services: services.as_reader(),
+        pods: pods.as_reader(),
+    };
+    let job_events = cached_watch(api::<Job>(client, scope), managed.clone(), jobs, &children_gate).touched_objects();
+    let service_events =
+        cached_watch(api::<Service>(client, scope), managed.clone(), services, &children_gate).touched_objects();
+    let pod_events = cached_watch(api::<Pod>(client, scope), managed, pods, &children_gate).touched_objects();
+    let test_watch = cached_watch(
+        api::<TestObject>(client, scope),
+        watcher::Config::default().any_semantic(),
+        tests,
+        &tests_gate,
+    );
+    let test_events = futures::stream::once(async move {
+        // An Err means the children's watches are gone with the controller: nothing to wait for.
+        let _ = children_listed.wait_for(|listed| *listed).await;
+        test_watch
+    })
+    .flatten()
+    .applied_objects();
+    let controller = Controller::for_stream(test_events, cache.tests.clone())
+        .owns_stream(job_events)
+        .owns_stream(service_events)
+        .watches_stream(pod_events, test_of_pod);
+    (controller, cache, synced)
 }
 
 /// The controller also reconciling every test sent to the returned sender: how the stats
 /// scraper asks for a status update when a master's numbers changed (no watch event says so).
 pub fn with_stats_triggers(
-    controller: Controller<DynamicObject>,
-) -> (Controller<DynamicObject>, UnboundedSender<ObjectRef<DynamicObject>>) {
+    controller: Controller<TestObject>,
+) -> (Controller<TestObject>, UnboundedSender<ObjectRef<TestObject>>) {
     let (triggers, requests) = futures::channel::mpsc::unbounded();
     (controller.reconcile_on(requests), triggers)
 }
 
 /// Runs the controller until `shutdown` resolves; in-flight reconciles finish first.
 pub async fn run(
-    controller: Controller<DynamicObject>,
+    controller: Controller<TestObject>,
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {

@@ -1,13 +1,49 @@
-//! One error type for the operator, a variant per failing step, each saying what failed.
+//! One error type for a reconcile: which step failed, on which object, and why.
 
-/// Why a reconcile (or start-up) step failed.
+use std::fmt;
+
+/// The steps of a reconcile that call the API server (everything else reads the caches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Creating the Service or a Job.
+    CreateChild,
+    /// Reading the kubelet's FailedMount events of a pod stuck creating.
+    ListEvents,
+    /// Writing the test's status.
+    PatchStatus,
+}
+
+impl Step {
+    /// The metric label (`step="create_child"`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CreateChild => "create_child",
+            Self::ListEvents => "list_events",
+            Self::PatchStatus => "patch_status",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CreateChild => "create",
+            Self::ListEvents => "list events of",
+            Self::PatchStatus => "patch the status of",
+        })
+    }
+}
+
+/// Why a reconcile failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A Kubernetes API call failed; the reconcile is retried with backoff.
-    #[error("{action}: {source}")]
+    #[error("{step} {object}: {source}")]
     Kube {
-        /// What the operator was doing, e.g. `create Job demo-master`.
-        action: String,
+        /// The step that called the API.
+        step: Step,
+        /// The object it was about, e.g. `Job demo-master`.
+        object: String,
         /// The API error.
         #[source]
         source: kube::Error,
@@ -18,7 +54,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// A short label for metrics: which kind of step failed.
+    /// The failing step, for the metric label; `none` when no API call failed.
+    pub fn step(&self) -> &'static str {
+        match self {
+            Self::Kube { step, .. } => step.label(),
+            Self::MissingNamespace(_) => "none",
+        }
+    }
+
+    /// A short label for metrics: which kind of failure.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Kube {
@@ -39,16 +83,17 @@ impl Error {
     }
 }
 
-/// Attaches what the operator was doing to a kube error.
-pub trait Context<T> {
-    /// Names the failing action.
-    fn during(self, action: impl FnOnce() -> String) -> Result<T, Error>;
+/// Names the step and object of a failed API call.
+pub trait InStep<T> {
+    /// The error as a failure of `step` on `object`.
+    fn in_step(self, step: Step, object: impl FnOnce() -> String) -> Result<T, Error>;
 }
 
-impl<T> Context<T> for Result<T, kube::Error> {
-    fn during(self, action: impl FnOnce() -> String) -> Result<T, Error> {
+impl<T> InStep<T> for Result<T, kube::Error> {
+    fn in_step(self, step: Step, object: impl FnOnce() -> String) -> Result<T, Error> {
         self.map_err(|source| Error::Kube {
-            action: action(),
+            step,
+            object: object(),
             source,
         })
     }

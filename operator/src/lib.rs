@@ -2,6 +2,7 @@
 //! Jobs and pods, and patches status. Every decision is a pure function of the `shared` crate;
 //! this crate only watches, applies, observes and patches.
 
+pub mod cache;
 pub mod certs;
 pub mod cli;
 pub mod context;
@@ -12,4 +13,5 @@ pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod scrape;
+pub mod settings;
 pub mod webhook;

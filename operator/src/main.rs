@@ -26,9 +26,18 @@ const EXIT_CONFIG: u8 = 2;
 /// How often mounted webhook certificates are checked for renewal.
 const CERT_RELOAD: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Names this operator in every request, as client-go does, so an API server's audit log tells
+/// its requests apart.
+const USER_AGENT: &str = concat!("locust-operator/", env!("CARGO_PKG_VERSION"));
+
+/// kube-client's HTTP trace layer logs every 5xx answer at ERROR, with nothing that says which
+/// test: a master not serving yet behind the API server's proxy made hundreds of such lines. The
+/// operator logs what matters itself (failed reconciles, a master it cannot read, once per change).
+const QUIET_LIBRARY_TRACES: &str = "kube_client::client::builder=off";
+
 fn init_logging(format: LogFormat, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},{QUIET_LIBRARY_TRACES}")));
     // Colour only on a terminal: redirected to a file (the quickstart's log), escape codes are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -59,6 +68,10 @@ async fn kube_config(args: &Args) -> anyhow::Result<Config> {
             .await
             .context("no cluster configuration found: run in a pod, or set KUBECONFIG / --kubeconfig / --context")?
     };
+    let mut config = config;
+    config
+        .headers
+        .push((::http::header::USER_AGENT, ::http::HeaderValue::from_static(USER_AGENT)));
     Ok(config)
 }
 
@@ -193,14 +206,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
 
-    let (controller, mut synced) = controller::build(&client, &scope);
-    let store = controller.store();
-    let phase_store = store.clone();
+    let (controller, cache, mut synced) = controller::build(&client, &scope);
+    let phase_cache = cache.clone();
     let stats = Arc::new(StatsCache::new());
     let series_stats = stats.clone();
     let metrics = Arc::new(
         Metrics::new(Box::new(move || {
-            controller::phase_counts(&phase_store).into_iter().collect()
+            controller::phase_counts(&phase_cache).into_iter().collect()
         }))
         .with_test_series(Box::new(move || series_stats.samples())),
     );
@@ -229,7 +241,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut elector = None;
     if let Some(settings) = lease_settings {
         // Its own client: lease requests get short timeouts, so a hung renewal fails in time.
-        let lease_client = Client::try_from(leader::lease_client_config(kube_config, &settings))?;
+        let lease_client = Client::try_from(leader::lease_client_config(kube_config.clone(), &settings))?;
         elector = Some(tokio::spawn(async move {
             if let Err(error) = leader::acquire_and_hold(lease_client, settings, leading_tx, wait_for(release_rx)).await
             {
@@ -266,15 +278,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let access = if args.stats_through_service_dns(in_cluster) {
         Access::ServiceDns
     } else {
-        Access::ApiProxy(client.clone())
+        // Its own client, without kube's retries of 503: a master not serving yet is read again
+        // at the next interval anyway, and each retry is one more request through the API server.
+        let mut stats_config = kube_config.clone();
+        stats_config.default_retry = false;
+        Access::ApiProxy(Client::try_from(stats_config)?)
     };
     tracing::info!(access = ?access, interval = ?args.stats_interval, "reading live statistics from masters");
     let scraper = Scraper::new(access, args.scrape_settings(), stats.clone());
-    let scrape_store = store.clone();
+    let scrape_tests = cache.tests.clone();
     let scrape_stop = stop_rx.clone();
-    tokio::spawn(scraper.run(move || scrape_store.state(), triggers, wait_for(scrape_stop)));
+    tokio::spawn(scraper.run(move || scrape_tests.state(), triggers, wait_for(scrape_stop)));
 
-    let ctx = Arc::new(Context::new(client, config, args.settings(), metrics).with_stats(stats));
+    let ctx = Arc::new(Context::new(client, config, args.settings(), metrics, cache).with_stats(stats));
     let mut controller_stop = stop_rx.clone();
     let mut lost = leading_rx.clone();
     let leadership_lost = async move {

@@ -1,7 +1,8 @@
 //! The operator's Prometheus metrics, served on `/metrics` in the OpenMetrics text format:
 //!
 //! * `locust_operator_reconciliations_total` — reconciles run;
-//! * `locust_operator_reconcile_errors_total{error}` — failed reconciles by error kind;
+//! * `locust_operator_reconcile_errors_total{step,error}` — failed reconciles by failing step
+//!   (`create_child`, `list_events`, `patch_status`) and error kind;
 //! * `locust_operator_reconcile_duration_seconds` — reconcile duration histogram (1 ms – 10 s);
 //! * `locust_operator_tests{phase}` — LocustTests by phase, computed at scrape time;
 //! * `locust_operator_leader` — 1 while this replica leads;
@@ -45,6 +46,7 @@ pub type SampleSource = Box<dyn Fn() -> Vec<Sample> + Send + Sync>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
+    step: String,
     error: String,
 }
 
@@ -77,7 +79,7 @@ impl Metrics {
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
         registry.register(
             "locust_operator_reconcile_errors",
-            "LocustTest reconciles that failed, by error kind",
+            "LocustTest reconciles that failed, by failing step and error kind",
             reconcile_errors.clone(),
         );
         let reconcile_duration = Histogram::new(DURATION_BUCKETS);
@@ -126,10 +128,12 @@ impl Metrics {
         }
     }
 
-    /// Counts a failed reconcile under a short error kind (e.g. `conflict`, `api`).
-    pub fn reconcile_error(&self, kind: &str) {
+    /// Counts a failed reconcile under its failing step (`create_child`, ...) and a short error
+    /// kind (`conflict`, `api`, ...).
+    pub fn reconcile_error(&self, step: &str, kind: &str) {
         self.reconcile_errors
             .get_or_create(&ErrorLabels {
+                step: step.to_string(),
                 error: kind.to_string(),
             })
             .inc();
@@ -356,18 +360,24 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_counted_by_kind() {
+    fn errors_are_counted_by_step_and_kind() {
         let metrics = no_tests();
-        metrics.reconcile_error("conflict");
-        metrics.reconcile_error("conflict");
-        metrics.reconcile_error("api");
+        metrics.reconcile_error("patch_status", "conflict");
+        metrics.reconcile_error("patch_status", "conflict");
+        metrics.reconcile_error("create_child", "api");
         let text = metrics.encode();
         assert_eq!(
-            value(&text, "locust_operator_reconcile_errors_total{error=\"conflict\"}"),
+            value(
+                &text,
+                "locust_operator_reconcile_errors_total{step=\"patch_status\",error=\"conflict\"}"
+            ),
             Some(2.0)
         );
         assert_eq!(
-            value(&text, "locust_operator_reconcile_errors_total{error=\"api\"}"),
+            value(
+                &text,
+                "locust_operator_reconcile_errors_total{step=\"create_child\",error=\"api\"}"
+            ),
             Some(1.0)
         );
     }

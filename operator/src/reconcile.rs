@@ -1,19 +1,18 @@
-//! One reconcile of one LocustTest: observe its children and pods, create what is missing (once,
-//! from the spec), take the master's latest live statistics from the scraper's cache, derive the
-//! status with `shared::status`, patch it only when it changed, and record the events the
-//! derivation asks for.
+//! One reconcile of one LocustTest: read its children and pods from the watch caches, create what
+//! is missing (once, from the spec), take the master's latest live statistics from the scraper's
+//! cache, derive the status with `shared::status`, patch it only when it changed, and record the
+//! events the derivation asks for. A reconcile that changes nothing makes no API request.
 
 use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference, Pod, Service};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference, Service};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType as KubeEventType};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::api::status::conditions::{self, ready};
 use shared::api::status::{LocustTestStatus, Phase};
 use shared::api::v2::LocustTest;
 use shared::build;
@@ -21,24 +20,24 @@ use shared::health::{self, MountFailure};
 use shared::naming;
 use shared::status::{self, Child, EventNote, EventType, Observation};
 
+use crate::cache::TestObject;
 use crate::context::Context;
-use crate::controller::locusttest_resource;
-use crate::error::{Context as _, Error};
+use crate::error::{Error, InStep as _, Step};
 
 /// Reconciles one LocustTest as the watch delivered it. An object whose spec cannot be read
 /// (for example a v1 object stored without the conversion webhook) gets a status that says so;
 /// it never stops the operator or the watch.
-pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(object: Arc<TestObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     let _timer = ctx.metrics.reconcile_timer();
     let key = object_key(&object);
-    let result = match decode(&object) {
-        Ok(test) => reconcile_test(&test, &ctx).await,
-        Err(problem) => report_unreadable(&object, &problem, &ctx).await,
+    let result = match &object.0 {
+        Ok(test) => reconcile_test(test, &ctx).await,
+        Err(invalid) => report_unreadable(&invalid.metadata, &invalid.error, &ctx).await,
     };
     match &result {
         Ok(_) => ctx.succeeded(&key),
         Err(error) => {
-            ctx.metrics.reconcile_error(error.kind());
+            ctx.metrics.reconcile_error(error.step(), error.kind());
             tracing::warn!(test = %key, error = %error, "reconcile failed, will retry");
         }
     }
@@ -46,17 +45,12 @@ pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<
 }
 
 /// Retries a failed reconcile with exponential backoff per test.
-pub fn error_policy(object: Arc<DynamicObject>, _error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(object: Arc<TestObject>, _error: &Error, ctx: Arc<Context>) -> Action {
     Action::requeue(ctx.backoff(&object_key(&object)))
 }
 
-fn object_key(object: &DynamicObject) -> String {
+fn object_key(object: &TestObject) -> String {
     format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any())
-}
-
-fn decode(object: &DynamicObject) -> Result<LocustTest, String> {
-    let value = serde_json::to_value(object).map_err(|error| error.to_string())?;
-    serde_json::from_value(value).map_err(|error| error.to_string())
 }
 
 fn namespace_of<K: Resource>(object: &K) -> Result<String, Error> {
@@ -67,26 +61,19 @@ fn namespace_of<K: Resource>(object: &K) -> Result<String, Error> {
         .ok_or_else(|| Error::MissingNamespace(object.meta().name.clone().unwrap_or_default()))
 }
 
-async fn get_child<K>(api: &Api<K>, name: &str) -> Result<Option<K>, Error>
-where
-    K: Clone + DeserializeOwned + std::fmt::Debug,
-{
-    api.get_opt(name).await.during(|| format!("get {name}"))
-}
-
 /// What creating one child came to.
 enum Creation {
     /// Created now.
     Created,
-    /// It exists already (created concurrently, or by an earlier pass that failed later):
-    /// creation is idempotent and never duplicates.
+    /// It exists already (created concurrently, or by an earlier pass that failed later, or not
+    /// yet in the cache): creation is idempotent and never duplicates.
     Existed,
     /// The API server refused the object itself (see [`status::is_refusal_of_the_object`]); its
     /// message says why.
     Refused(String),
 }
 
-async fn create_child<K>(api: &Api<K>, object: &K, field_manager: &str) -> Result<Creation, Error>
+async fn create_child<K>(api: &Api<K>, object: &K, field_manager: &str) -> Result<Creation, kube::Error>
 where
     K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
 {
@@ -100,96 +87,127 @@ where
         Err(kube::Error::Api(status)) if status::is_refusal_of_the_object(status.code) => {
             Ok(Creation::Refused(status.message))
         }
-        Err(source) => Err(Error::Kube {
-            action: format!("create {}", object.name_any()),
-            source,
-        }),
+        Err(error) => Err(error),
     }
 }
 
+/// The words of a failed create for the status: the API server's message, or the client's.
+fn server_words(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The children's creations this pass.
+#[derive(Default)]
+struct Creations {
+    /// Created now.
+    created: Vec<Child>,
+    /// Why the spec cannot become children: it does not build, or the server refused a child.
+    build_error: Option<String>,
+    /// A creation that failed but may succeed when retried, with the error to retry on.
+    retry: Option<(String, Error)>,
+}
+
+async fn create_missing(
+    test: &LocustTest,
+    previous: &LocustTestStatus,
+    present: &mut Vec<Child>,
+    ctx: &Context,
+) -> Creations {
+    let mut outcome = Creations::default();
+    let name = test.name_any();
+    let namespace = test.namespace().unwrap_or_default();
+    let children = match build::children(test, &ctx.config) {
+        Ok(children) => children,
+        Err(error) => {
+            outcome.build_error = Some(error.to_string());
+            return outcome;
+        }
+    };
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), &namespace);
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    let manager = &ctx.settings.field_manager;
+    for child in status::children_to_create(previous, present) {
+        let made = match child {
+            Child::Service => create_child(&services, &children.service, manager).await,
+            Child::MasterJob => create_child(&jobs, &children.master_job, manager).await,
+            Child::WorkerJob => create_child(&jobs, &children.worker_job, manager).await,
+        };
+        let test_key = format!("{namespace}/{name}");
+        match made {
+            Ok(Creation::Created) => {
+                tracing::info!(test = %test_key, child = %child.name(&name), kind = child.kind(), "created");
+                outcome.created.push(child);
+                present.push(child);
+            }
+            Ok(Creation::Existed) => present.push(child),
+            Ok(Creation::Refused(message)) => {
+                tracing::warn!(test = %test_key, child = %child.name(&name), kind = child.kind(), %message, "the API server refused the child; the test fails");
+                outcome.build_error = Some(status::refused_child_message(&name, child, &message));
+                break;
+            }
+            Err(source) => {
+                let words = server_words(&source);
+                tracing::warn!(test = %test_key, child = %child.name(&name), kind = child.kind(), error = %words, "cannot create the child yet; retrying");
+                let error = Error::Kube {
+                    step: Step::CreateChild,
+                    object: format!("{} {}", child.kind(), child.name(&name)),
+                    source,
+                };
+                outcome.retry = Some((status::creation_retry_message(&name, child, &words), error));
+                break;
+            }
+        }
+    }
+    outcome
+}
+
 async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Error> {
-    let previous = test.status.clone().unwrap_or_default();
-    if previous.phase.is_some_and(Phase::is_terminal) {
+    let watched = test.status.clone().unwrap_or_default();
+    if watched.phase.is_some_and(Phase::is_terminal) {
         // Finished tests are records: nothing to observe, nothing to recreate.
         return Ok(Action::await_change());
     }
     let namespace = namespace_of(test)?;
     let name = test.name_any();
-    let client = ctx.client.clone();
-    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
-    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let uid = test.uid().unwrap_or_default();
+    let previous = ctx.previous_status(&uid, &watched);
+    if previous.phase.is_some_and(Phase::is_terminal) {
+        return Ok(Action::await_change());
+    }
 
-    let service = get_child(&services, &naming::master_name(&name)).await?;
-    let master_job = get_child(&jobs, &naming::master_name(&name)).await?;
-    let worker_job = get_child(&jobs, &naming::worker_name(&name)).await?;
+    let service = ctx.cache.service(&namespace, &naming::master_name(&name));
+    let master_job = ctx.cache.job(&namespace, &naming::master_name(&name));
+    let worker_job = ctx.cache.job(&namespace, &naming::worker_name(&name));
     let fingerprint = build::spec_fingerprint(&test.spec);
     let spec_drifted = [
-        master_job.as_ref().map(|j| &j.metadata),
-        worker_job.as_ref().map(|j| &j.metadata),
-        service.as_ref().map(|s| &s.metadata),
+        master_job.as_ref().map(|job| &job.metadata),
+        worker_job.as_ref().map(|job| &job.metadata),
+        service.as_ref().map(|service| &service.metadata),
     ]
     .into_iter()
     .flatten()
     .filter_map(build::built_from)
     .any(|built_from| built_from != fingerprint);
+    let mut present: Vec<Child> = [
+        (Child::Service, service.is_some()),
+        (Child::MasterJob, master_job.is_some()),
+        (Child::WorkerJob, worker_job.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(child, exists)| exists.then_some(child))
+    .collect();
 
-    let mut present: Vec<Child> = Vec::new();
-    if service.is_some() {
-        present.push(Child::Service);
-    }
-    if master_job.is_some() {
-        present.push(Child::MasterJob);
-    }
-    if worker_job.is_some() {
-        present.push(Child::WorkerJob);
-    }
-
-    let mut created = Vec::new();
-    let build_error = match build::children(test, &ctx.config) {
-        Ok(children) => {
-            let mut refused = None;
-            for child in status::children_to_create(&previous, &present) {
-                let manager = &ctx.settings.field_manager;
-                let made = match child {
-                    Child::Service => create_child(&services, &children.service, manager).await,
-                    Child::MasterJob => create_child(&jobs, &children.master_job, manager).await,
-                    Child::WorkerJob => create_child(&jobs, &children.worker_job, manager).await,
-                };
-                match made {
-                    Ok(Creation::Created) => {
-                        tracing::info!(test = %format!("{namespace}/{name}"), child = %child.name(&name), kind = child.kind(), "created");
-                        created.push(child);
-                        present.push(child);
-                    }
-                    Ok(Creation::Existed) => present.push(child),
-                    Ok(Creation::Refused(message)) => {
-                        tracing::warn!(test = %format!("{namespace}/{name}"), child = %child.name(&name), kind = child.kind(), %message, "the API server refused the child; the test fails");
-                        refused = Some(status::refused_child_message(&name, child, &message));
-                        break;
-                    }
-                    Err(error) => {
-                        // The next pass will not see these as created: announce them now.
-                        publish_events(ctx, test, &status::created_events(&name, &created)).await;
-                        return Err(error);
-                    }
-                }
-            }
-            refused
-        }
-        Err(error) => Some(error.to_string()),
-    };
+    let creations = create_missing(test, &previous, &mut present, ctx).await;
 
     let now = (ctx.clock)();
     let grace = ctx.settings.pod_health_grace_period;
-    let test_pods = pods
-        .list(&ListParams::default().labels(&naming::test_pods_selector(&name)))
-        .await
-        .during(|| format!("list pods of {name}"))?
-        .items;
+    let test_pods = ctx.cache.pods_of(&namespace, &name);
     let master_status = master_job.as_ref().and_then(|job| job.status.as_ref());
     let mount_failures = mount_failures(
-        &client,
+        &ctx.client,
         &namespace,
         &health::pods_stuck_creating(&test_pods, now, grace),
     )
@@ -204,20 +222,25 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
 
     // The scraper's latest reading of the master (no network here): real worker count and stats.
     let live = ctx.stats.live(&namespace, &name, test.metadata.uid.as_deref());
+    let (creation_retry, retry_error) = match creations.retry {
+        Some((message, error)) => (Some(message), Some(error)),
+        None => (None, None),
+    };
     let observation = Observation {
         test_name: &name,
         generation: test.metadata.generation,
         expected_workers: test.spec.worker.replicas,
         present: &present,
-        created: &created,
+        created: &creations.created,
         master_job: master_status,
         worker_job: worker_job.as_ref().and_then(|job| job.status.as_ref()),
         health: pod_health,
         spec_drifted,
         connected_workers: live.connected_workers,
-        build_error,
+        build_error: creations.build_error,
         stats: live.stats,
         stats_unreachable: live.unreachable,
+        creation_retry,
     };
     let settings = status::DeriveSettings {
         stats_interval: ctx.settings.stats_interval,
@@ -225,9 +248,13 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
     };
     let step = status::derive(&previous, &observation, &settings, now);
     if step.status != previous {
-        patch_status(ctx, &namespace, &name, &step.status).await?;
+        patch_status(ctx, &namespace, &name, &uid, &step.status).await?;
     }
     publish_events(ctx, test, &step.events).await;
+    if let Some(error) = retry_error {
+        // The status says so; the controller retries with backoff.
+        return Err(error);
+    }
     Ok(step.requeue_after.map_or_else(Action::await_change, Action::requeue))
 }
 
@@ -241,7 +268,7 @@ async fn mount_failures(client: &kube::Client, namespace: &str, stuck: &[String]
         let listed = events
             .list(&ListParams::default().fields(&selector))
             .await
-            .during(|| format!("list events of pod {pod}"))?;
+            .in_step(Step::ListEvents, || format!("pod {pod}"))?;
         if let Some(latest) = listed.items.into_iter().rev().find_map(|event| event.message) {
             failures.push(MountFailure {
                 pod: pod.clone(),
@@ -252,9 +279,16 @@ async fn mount_failures(client: &kube::Client, namespace: &str, stuck: &[String]
     Ok(failures)
 }
 
-async fn patch_status(ctx: &Context, namespace: &str, name: &str, status: &LocustTestStatus) -> Result<(), Error> {
+async fn patch_status(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    status: &LocustTestStatus,
+) -> Result<(), Error> {
     // Untyped: the response must decode even when the spec does not (an unreadable test).
-    let tests: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), namespace, &locusttest_resource());
+    let resource = ApiResource::erase::<LocustTest>(&());
+    let tests: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), namespace, &resource);
     let body = serde_json::json!({ "status": status });
     let params = PatchParams {
         field_manager: Some(ctx.settings.field_manager.clone()),
@@ -263,7 +297,8 @@ async fn patch_status(ctx: &Context, namespace: &str, name: &str, status: &Locus
     tests
         .patch_status(name, &params, &Patch::Merge(&body))
         .await
-        .during(|| format!("patch status of {name}"))?;
+        .in_step(Step::PatchStatus, || format!("LocustTest {namespace}/{name}"))?;
+    ctx.wrote_status(uid, status);
     Ok(())
 }
 
@@ -298,39 +333,34 @@ fn child_reference<K: Resource>(child: Child, test: &K) -> ObjectReference {
 }
 
 /// A test whose spec cannot be read gets `Failed` with the reason, once (no write if unchanged).
-async fn report_unreadable(object: &DynamicObject, problem: &str, ctx: &Context) -> Result<Action, Error> {
-    let namespace = namespace_of(object)?;
-    let name = object.name_any();
-    let previous: LocustTestStatus = object
-        .data
-        .get("status")
-        .and_then(|status| serde_json::from_value(status.clone()).ok())
-        .unwrap_or_default();
-    let message = format!(
-        "the spec cannot be read ({problem}); fix it against the locust.io/v2 schema or delete and recreate the test"
-    );
-    let already_reported = previous.phase == Some(Phase::Failed)
-        && previous
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == conditions::READY && c.message == message);
-    if already_reported {
+async fn report_unreadable(
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    problem: &str,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let name = metadata.name.clone().unwrap_or_default();
+    let namespace = metadata
+        .namespace
+        .clone()
+        .ok_or_else(|| Error::MissingNamespace(name.clone()))?;
+    let uid = metadata.uid.clone().unwrap_or_default();
+    // The watched copy's status cannot be read either: what this operator wrote is all it knows.
+    let previous = ctx.previous_status(&uid, &LocustTestStatus::default());
+    let now = (ctx.clock)();
+    let status = status::unreadable_status(metadata.generation, problem, now);
+    if previous.phase == status.phase && ready_message(&previous) == ready_message(&status) {
         return Ok(Action::await_change());
     }
     tracing::warn!(test = %format!("{namespace}/{name}"), %problem, "LocustTest spec cannot be read");
-    let now = (ctx.clock)();
-    let mut status = status::initial_status(object.metadata.generation, 0, now);
-    status.phase = Some(Phase::Failed);
-    if let Some(ready_condition) = status
-        .conditions
-        .iter_mut()
-        .flatten()
-        .find(|c| c.type_ == conditions::READY)
-    {
-        ready_condition.reason = ready::RESOURCES_FAILED.into();
-        ready_condition.message = message;
-    }
-    patch_status(ctx, &namespace, &name, &status).await?;
+    patch_status(ctx, &namespace, &name, &uid, &status).await?;
     Ok(Action::await_change())
+}
+
+fn ready_message(status: &LocustTestStatus) -> Option<&str> {
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|condition| condition.type_ == shared::api::status::conditions::READY)
+        .map(|condition| condition.message.as_str())
 }

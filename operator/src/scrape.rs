@@ -20,16 +20,16 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use k8s_openapi::jiff::Timestamp;
-use kube::ResourceExt;
-use kube::api::DynamicObject;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 use shared::api::status::{LocustTestStatus, Phase, TestStats};
 use shared::constants::WEB_UI_PORT;
 use shared::naming;
 use shared::stats::{self, REQUESTS_PATH, RequestsReport, Sample};
 
-use crate::context::Clock;
-use crate::controller::locusttest_resource;
+use crate::cache::TestObject;
+use crate::controller::phase_of;
+use crate::settings::Clock;
 
 /// How often each running master is read, unless configured otherwise.
 pub const DEFAULT_INTERVAL: Duration = shared::status::DEFAULT_STATS_INTERVAL;
@@ -130,7 +130,7 @@ impl TestKey {
         }
     }
 
-    fn of(object: &DynamicObject) -> Self {
+    fn of(object: &TestObject) -> Self {
         Self::new(&object.namespace().unwrap_or_default(), &object.name_any())
     }
 }
@@ -276,9 +276,8 @@ impl StatsCache {
 
 /// Whether the scraper reads this test: it runs (its master Job has an active pod) and is not
 /// being deleted. Pending masters are still starting; finished ones are gone or about to be.
-pub fn is_running(object: &DynamicObject) -> bool {
-    object.metadata.deletion_timestamp.is_none()
-        && object.data.pointer("/status/phase").and_then(|phase| phase.as_str()) == Some(Phase::Running.as_str())
+pub fn is_running(object: &TestObject) -> bool {
+    object.meta().deletion_timestamp.is_none() && phase_of(object) == Phase::Running
 }
 
 fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
@@ -474,10 +473,10 @@ impl Scraper {
     /// One round: reads every running test among `tests` (at most `concurrency` at once), records
     /// the readings, evicts tests that no longer run, and returns the tests whose status should
     /// change (see [`needs_reconcile`]).
-    pub async fn scrape(&self, tests: &[Arc<DynamicObject>]) -> Vec<ObjectRef<DynamicObject>> {
+    pub async fn scrape(&self, tests: &[Arc<TestObject>]) -> Vec<ObjectRef<TestObject>> {
         let at = (self.clock)();
         // Owned keys and objects: the reads run concurrently inside a spawned (Send) task.
-        let running: Vec<(TestKey, Arc<DynamicObject>)> = tests
+        let running: Vec<(TestKey, Arc<TestObject>)> = tests
             .iter()
             .filter(|test| is_running(test))
             .map(|test| (TestKey::of(test), Arc::clone(test)))
@@ -485,15 +484,14 @@ impl Scraper {
         let keys: BTreeSet<TestKey> = running.iter().map(|(key, _)| key.clone()).collect();
         self.cache.retain(|key| keys.contains(key));
 
-        let readings: Vec<(TestKey, Arc<DynamicObject>, Result<RequestsReport, String>)> =
-            futures::stream::iter(running)
-                .map(|(key, test)| async move {
-                    let outcome = self.fetch(&key.namespace, &key.name).await;
-                    (key, test, outcome)
-                })
-                .buffer_unordered(self.settings.concurrency.max(1))
-                .collect()
-                .await;
+        let readings: Vec<(TestKey, Arc<TestObject>, Result<RequestsReport, String>)> = futures::stream::iter(running)
+            .map(|(key, test)| async move {
+                let outcome = self.fetch(&key.namespace, &key.name).await;
+                (key, test, outcome)
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
 
         let mut wanted = Vec::new();
         for (key, test, outcome) in readings {
@@ -508,13 +506,14 @@ impl Scraper {
             };
             let previous = self.cache.record(key.clone(), entry.clone());
             let recorded: LocustTestStatus = test
-                .data
-                .get("status")
-                .and_then(|status| serde_json::from_value(status.clone()).ok())
+                .0
+                .as_ref()
+                .ok()
+                .and_then(|test| test.status.clone())
                 .unwrap_or_default();
             log_reachability_change(&key, previous.as_ref(), &entry);
             if needs_reconcile(&recorded, previous.as_ref(), &entry, self.settings.interval) {
-                wanted.push(ObjectRef::new_with(&key.name, locusttest_resource()).within(&key.namespace));
+                wanted.push(ObjectRef::new(&key.name).within(&key.namespace));
             }
         }
         wanted
@@ -525,8 +524,8 @@ impl Scraper {
     /// Does nothing when the interval is zero (reading turned off).
     pub async fn run(
         self,
-        tests: impl Fn() -> Vec<Arc<DynamicObject>> + Send,
-        triggers: UnboundedSender<ObjectRef<DynamicObject>>,
+        tests: impl Fn() -> Vec<Arc<TestObject>> + Send,
+        triggers: UnboundedSender<ObjectRef<TestObject>>,
         shutdown: impl Future<Output = ()> + Send,
     ) {
         if self.settings.interval.is_zero() {

@@ -21,7 +21,7 @@ use shared::constants::CRD_NAME;
 use shared::crd::{CONVERSION_WEBHOOK_PATH, CaBundleError, conversion_webhook_patch, merge_ca_bundle};
 
 use crate::certs::{self, ServingCert};
-use crate::context::FIELD_MANAGER;
+use crate::settings::FIELD_MANAGER;
 
 /// Largest `ConversionReview` accepted. The API server converts a whole list in one review, so a
 /// review can be far larger than one object (etcd caps those at 1.5 MiB); 8 MiB holds thousands

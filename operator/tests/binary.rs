@@ -396,3 +396,53 @@ async fn started_with_the_charts_arguments_the_operator_answers_the_charts_probe
             .is_some_and(|bundle| !bundle.is_empty())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_names_the_operator_and_a_master_not_serving_is_logged_once_by_name_not_as_errors() {
+    let fake = fake_api().with_live_watches();
+    fake.insert(locust_test("team-a", "checkout"));
+    let server = fake.serve_http().await.unwrap();
+    let mut operator =
+        OperatorProcess::start(&server, &["--stats-interval=500ms", "--stats-access=api-proxy"], &[]).await;
+    operator.wait_ready(READY_WITHIN).await;
+    let started = Instant::now();
+    while fake.names::<Job>("team-a").len() < 2 {
+        assert!(started.elapsed() < READY_WITHIN, "no Jobs: {}", operator.output());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The master runs, but its web port is not serving: the API server's proxy answers 503.
+    fake.set_status::<Job>("team-a", "checkout-master", json!({ "active": 1 }));
+    operator.wait_logged("cannot read live statistics", READY_WITHIN).await;
+    let reading_since = Instant::now();
+    let proxied_before = fake.requests_matching("GET", "/proxy/").len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // One request per read every 500 ms: a 503 is not retried (it was, up to 8 times a read).
+    let proxied = fake.requests_matching("GET", "/proxy/").len() - proxied_before;
+    let rounds = reading_since.elapsed().as_millis() / 500;
+    assert!(
+        (2..=rounds + 1).contains(&(proxied as u128)),
+        "{proxied} reads in {rounds} rounds"
+    );
+
+    let unreadable = operator.logged("cannot read live statistics");
+    assert_eq!(
+        unreadable.len(),
+        1,
+        "once per change, not per read: {}",
+        operator.output()
+    );
+    assert_eq!(unreadable[0]["fields"]["test"], "team-a/checkout");
+    assert_eq!(
+        operator.lines_at("ERROR"),
+        Vec::<String>::new(),
+        "503s are no errors of the operator"
+    );
+
+    let agents: std::collections::BTreeSet<Option<String>> =
+        fake.requests().into_iter().map(|request| request.user_agent).collect();
+    assert_eq!(
+        agents,
+        [Some(format!("locust-operator/{}", env!("CARGO_PKG_VERSION")))].into(),
+        "every request, the stats proxy's included"
+    );
+}

@@ -143,7 +143,7 @@ async fn metrics_expose_reconciles_and_tests_by_phase_at_scrape_time() {
     let source = tests.clone();
     let server = Server::start(Box::new(move || source.lock().unwrap().clone())).await;
     drop(server.metrics.reconcile_timer());
-    server.metrics.reconcile_error("conflict");
+    server.metrics.reconcile_error("patch_status", "conflict");
 
     let reply = request(server.addr, "GET", "/metrics").await;
     assert_eq!(reply.status, 200);
@@ -152,7 +152,7 @@ async fn metrics_expose_reconciles_and_tests_by_phase_at_scrape_time() {
     for expected in [
         "locust_operator_reconciliations_total 1",
         "locust_operator_reconcile_duration_seconds_count 1",
-        "locust_operator_reconcile_errors_total{error=\"conflict\"} 1",
+        "locust_operator_reconcile_errors_total{step=\"patch_status\",error=\"conflict\"} 1",
         "locust_operator_tests{phase=\"Running\"} 3",
         "locust_operator_tests{phase=\"Failed\"} 1",
         "locust_operator_tests{phase=\"Pending\"} 0",

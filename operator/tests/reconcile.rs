@@ -14,12 +14,12 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::DynamicObject;
 use kube::runtime::controller::Action;
-use operator::context::{Context, Settings};
+use operator::cache::TestObject;
+use operator::context::Context;
 use operator::error::Error;
 use operator::metrics::Metrics;
-use operator::reconcile::{error_policy, reconcile};
+use operator::reconcile::error_policy;
 use serde_json::{Value, json};
 use shared::api::status::conditions::{self, completed, drift, health, ready, workers};
 use shared::api::status::{LocustTestStatus, Phase};
@@ -27,7 +27,7 @@ use shared::api::v2::LocustTest;
 use shared::build::ANNOTATION_SPEC_FINGERPRINT;
 use shared::config::OperatorConfig;
 use shared::naming::{self, Role};
-use support::{FakeApi, ObjectKey, RecordedEvent};
+use support::{FakeApi, ObjectKey, Operator, RecordedEvent, fake_api};
 
 const NS: &str = "load";
 const NAME: &str = "demo";
@@ -64,43 +64,32 @@ fn valid_spec() -> Value {
 /// One fake API server, one operator context, one LocustTest.
 struct Harness {
     fake: FakeApi,
-    ctx: Arc<Context>,
-}
-
-fn context(fake: &FakeApi) -> Arc<Context> {
-    let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
-    Arc::new(Context::with_clock(
-        fake.client(),
-        OperatorConfig::default(),
-        Settings::default(),
-        metrics,
-        fake.clock(),
-    ))
+    operator: Operator,
 }
 
 impl Harness {
     fn with_spec(spec: Value) -> Self {
         let fake = FakeApi::new(start_time());
         fake.insert(test_object(spec));
-        let ctx = context(&fake);
-        Self { fake, ctx }
+        let operator = Operator::default_for(&fake);
+        Self { fake, operator }
     }
 
     fn new() -> Self {
         Self::with_spec(valid_spec())
     }
 
+    fn ctx(&self) -> Arc<Context> {
+        self.operator.ctx.clone()
+    }
+
     /// The test as the watch would deliver it now.
-    fn delivered(&self) -> Arc<DynamicObject> {
-        Arc::new(
-            self.fake
-                .get_dynamic::<LocustTest>(NS, NAME)
-                .expect("the LocustTest exists"),
-        )
+    fn delivered(&self) -> Arc<TestObject> {
+        self.operator.delivered(NS, NAME)
     }
 
     async fn reconcile(&self) -> Result<Action, Error> {
-        reconcile(self.delivered(), self.ctx.clone()).await
+        self.operator.reconcile(NS, NAME).await
     }
 
     async fn reconcile_ok(&self) -> Action {
@@ -341,11 +330,11 @@ async fn a_child_that_appears_between_read_and_create_is_not_duplicated() {
     h.reconcile_ok().await;
     let worker_uid = h.fake.get::<Job>(NS, WORKER).unwrap().metadata.uid;
     let events_before = h.events();
-    // A stale read (cache lag, or another operator replica): the worker Job looks missing.
-    h.fake.fail_next("GET", "/jobs/demo-worker", 404);
+    // A stale cache (the watch has not delivered it yet): the worker Job looks missing.
+    h.operator.observe_hiding_job(WORKER);
     h.fake.clear_requests();
 
-    h.reconcile_ok().await;
+    h.operator.reconcile_cached(NS, NAME).await.expect("reconcile");
 
     assert_eq!(
         h.fake.requests_matching("POST", "/jobs").len(),
@@ -368,6 +357,7 @@ async fn a_restart_mid_creation_completes_without_duplicates() {
     let h = Harness::new();
     // The first operator created the Service, then failed before the Jobs (and before any status).
     h.fake.fail_next("POST", "/jobs", 500);
+    h.fake.fail_next("PATCH", "/status", 500);
     assert!(h.reconcile().await.is_err());
     assert!(h.fake.get::<Service>(NS, MASTER).is_some());
     assert!(h.fake.names::<Job>(NS).is_empty());
@@ -376,7 +366,7 @@ async fn a_restart_mid_creation_completes_without_duplicates() {
     // A new operator process: fresh context, same cluster.
     let restarted = Harness {
         fake: h.fake.clone(),
-        ctx: context(&h.fake),
+        operator: Operator::default_for(&h.fake),
     };
     h.fake.clear_requests();
     restarted.reconcile_ok().await;
@@ -938,14 +928,29 @@ async fn api_errors_fail_the_reconcile_and_are_retried_with_growing_backoff() {
         h.fake.fail_next("POST", "/jobs", 500);
         let error = h.reconcile().await.expect_err("an API error fails the reconcile");
         assert!(
-            error.to_string().contains("create demo-master"),
-            "the error names the step: {error}"
+            error.to_string().contains("create Job demo-master"),
+            "the error names the step and the object: {error}"
         );
-        assert_eq!(error.kind(), "api");
-        delays.push(requeue_after(&error_policy(h.delivered(), &error, h.ctx.clone())).expect("requeue"));
+        assert_eq!((error.step(), error.kind()), ("create_child", "api"));
+        delays.push(requeue_after(&error_policy(h.delivered(), &error, h.ctx())).expect("requeue"));
     }
     assert_eq!(delays, [1, 2, 4, 8].map(Duration::from_secs));
-    assert!(h.fake.status_patches().is_empty(), "no status from a failed pass");
+    // The status says what is retried, in the server's words, with one warning for all four.
+    assert_eq!(h.fake.status_patches().len(), 1, "the same failure is written once");
+    assert_eq!(h.phase(), Some(Phase::Pending));
+    let ready_condition = h.condition(conditions::READY);
+    assert_eq!(
+        (ready_condition.status.as_str(), ready_condition.reason.as_str()),
+        ("False", ready::RESOURCES_CREATING)
+    );
+    assert!(
+        ready_condition.message.contains("Job demo-master") && ready_condition.message.contains("injected failure"),
+        "{}",
+        ready_condition.message
+    );
+    let warnings: Vec<_> = h.events().into_iter().filter(|e| e.reason == "FailedCreate").collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].type_, "Warning");
 
     h.reconcile_ok().await;
     assert_eq!(h.fake.names::<Job>(NS), [MASTER, WORKER]);
@@ -954,13 +959,18 @@ async fn api_errors_fail_the_reconcile_and_are_retried_with_growing_backoff() {
         [MASTER],
         "the Service from the first failed pass is not duplicated"
     );
+    assert_eq!(
+        h.condition(conditions::READY).reason,
+        ready::RESOURCES_CREATED,
+        "the failure is cleared"
+    );
 
     // Success resets the backoff.
     h.fake.fail_next("PATCH", "/locusttests/demo/status", 503);
     h.set_master_job(json!({ "active": 1 }));
     let error = h.reconcile().await.expect_err("status write failed");
     assert_eq!(
-        requeue_after(&error_policy(h.delivered(), &error, h.ctx.clone())),
+        requeue_after(&error_policy(h.delivered(), &error, h.ctx())),
         Some(Duration::from_secs(1))
     );
     h.reconcile_ok().await;
@@ -974,19 +984,19 @@ async fn backoff_is_counted_per_test() {
         "apiVersion": "locust.io/v2", "kind": "LocustTest",
         "metadata": { "name": "other", "namespace": NS }, "spec": valid_spec(),
     }));
-    let other = Arc::new(h.fake.get_dynamic::<LocustTest>(NS, "other").unwrap());
+    let other = h.operator.delivered(NS, "other");
     h.fake.fail_next("POST", "/jobs", 500);
     let error = h.reconcile().await.expect_err("injected");
     assert_eq!(
-        requeue_after(&error_policy(h.delivered(), &error, h.ctx.clone())),
+        requeue_after(&error_policy(h.delivered(), &error, h.ctx())),
         Some(Duration::from_secs(1))
     );
     assert_eq!(
-        requeue_after(&error_policy(h.delivered(), &error, h.ctx.clone())),
+        requeue_after(&error_policy(h.delivered(), &error, h.ctx())),
         Some(Duration::from_secs(2))
     );
     assert_eq!(
-        requeue_after(&error_policy(other, &error, h.ctx.clone())),
+        requeue_after(&error_policy(other, &error, h.ctx())),
         Some(Duration::from_secs(1))
     );
 }
@@ -1128,9 +1138,19 @@ async fn an_unreadable_test_does_not_stop_the_controller_from_reconciling_the_ot
         "metadata": { "name": "broken", "namespace": NS }, "spec": spec_without_master(),
     }));
     fake.insert(test_object(valid_spec()));
-    let ctx = context(&fake);
-    let (controller, mut synced) =
+    let (controller, cache, mut synced) =
         operator::controller::build(&fake.client(), &operator::controller::Scope::Namespace(NS.into()));
+    let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
+    let ctx = Arc::new(
+        Context::new(
+            fake.client(),
+            OperatorConfig::default(),
+            Default::default(),
+            metrics,
+            cache,
+        )
+        .with_clock(fake.clock()),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(operator::controller::run(controller, ctx, async move {
         let _ = stopped.await;
@@ -1173,4 +1193,112 @@ async fn an_unreadable_test_does_not_stop_the_controller_from_reconciling_the_ot
             .iter()
             .all(|r| r.query_param("labelSelector") == Some("managed-by=locust-k8s-operator"))
     );
+}
+
+/// Polls `done` every 20 ms for up to 10 s; panics saying `what` when it never holds.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until no request has reached the fake for `quiet`: the controller has settled.
+async fn settled(fake: &FakeApi, quiet: Duration) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let before = fake.requests().len();
+        tokio::time::sleep(quiet).await;
+        if fake.requests().len() == before {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the controller never settled");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_test_through_its_life_costs_three_creates_three_status_writes_and_no_reads_per_reconcile() {
+    let fake = FakeApi::new(Timestamp::now()).with_live_watches();
+    fake.insert(test_object(valid_spec()));
+    let (controller, cache, mut synced) =
+        operator::controller::build(&fake.client(), &operator::controller::Scope::Namespace(NS.into()));
+    let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
+    let ctx = Arc::new(Context::new(
+        fake.client(),
+        OperatorConfig::default(),
+        Default::default(),
+        metrics,
+        cache,
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(operator::controller::run(controller, ctx, async move {
+        let _ = stopped.await;
+    }));
+    let phase = || fake.get::<LocustTest>(NS, NAME).and_then(|test| test.status?.phase);
+
+    eventually("children created and Pending", || {
+        fake.names::<Job>(NS).len() == 2 && phase() == Some(Phase::Pending)
+    })
+    .await;
+    assert!(*synced.borrow_and_update(), "every watch has listed");
+    settled(&fake, Duration::from_millis(300)).await;
+
+    // The Job controller's part: the master's pod runs, then the test ends.
+    fake.set_status::<Job>(NS, MASTER, json!({ "active": 1 }));
+    fake.set_status::<Job>(NS, WORKER, json!({ "active": WORKERS }));
+    eventually("Running", || phase() == Some(Phase::Running)).await;
+    settled(&fake, Duration::from_millis(300)).await;
+
+    // A change that alters nothing the operator decides on: reconciled from the caches, no request.
+    let mut lifecycle = fake.requests();
+    fake.clear_requests();
+    fake.update::<Service>(NS, MASTER, |service| {
+        service["metadata"]["labels"]["touched"] = json!("yes")
+    });
+    settled(&fake, Duration::from_millis(300)).await;
+    let steady: Vec<String> = fake.requests().iter().map(|r| r.summary()).collect();
+    assert!(steady.is_empty(), "a steady-state reconcile made requests: {steady:?}");
+
+    fake.set_status::<Job>(NS, MASTER, complete());
+    eventually("Succeeded", || phase() == Some(Phase::Succeeded)).await;
+    settled(&fake, Duration::from_millis(300)).await;
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap();
+    lifecycle.extend(fake.requests());
+
+    let (events, calls): (Vec<_>, Vec<_>) = lifecycle.iter().partition(|r| r.path.contains("/events"));
+    let summaries = |wanted: &dyn Fn(&&&fake_api::RecordedRequest) -> bool| -> Vec<String> {
+        calls.iter().filter(wanted).map(|r| r.summary()).collect()
+    };
+    assert_eq!(
+        summaries(&|r| r.method == Method::POST),
+        [
+            "POST /api/v1/namespaces/load/services",
+            "POST /apis/batch/v1/namespaces/load/jobs",
+            "POST /apis/batch/v1/namespaces/load/jobs"
+        ]
+    );
+    let status_writes = summaries(&|r| r.path.ends_with("/status"));
+    assert!(
+        (2..=3).contains(&status_writes.len()),
+        "Pending, Running, Succeeded at most: {status_writes:?}"
+    );
+    // Reads: each watch's first list and its watch, nothing per reconcile.
+    let reads = summaries(&|r| r.method == Method::GET);
+    let lists = calls
+        .iter()
+        .filter(|r| r.method == Method::GET && r.query_param("watch").is_none())
+        .count();
+    assert_eq!(lists, 4, "one list per watched kind: {reads:?}");
+    assert!(reads.len() <= 8, "lists and watches only: {reads:?}");
+    let reasons: Vec<String> = fake.events(NS).into_iter().map(|e| e.reason).collect();
+    assert_eq!(
+        reasons,
+        ["Created", "Created", "Created", "TestStarted", "TestCompleted"]
+    );
+    assert!(events.len() <= 5, "one write per event: {events:?}");
 }

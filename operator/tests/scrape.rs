@@ -19,8 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use kube::api::DynamicObject;
-use operator::controller::locusttest_resource;
+use operator::cache::TestObject;
 use operator::scrape::{Access, Reading, ScrapeSettings, TestKey};
 use serde_json::{Value, json};
 use shared::api::status::Phase;
@@ -94,12 +93,16 @@ fn answer(h: &StatsHarness, body: &[u8]) {
 }
 
 /// A LocustTest as the watch would deliver it, in `phase`.
-fn test_object(name: &str, phase: &str) -> Arc<DynamicObject> {
+fn test_object(name: &str, phase: &str) -> Arc<TestObject> {
     let object = json!({
         "apiVersion": "locust.io/v2",
         "kind": "LocustTest",
         "metadata": { "name": name, "namespace": NS, "uid": format!("uid-{name}") },
-        "spec": {},
+        "spec": {
+            "image": "locustio/locust:2.47.0",
+            "master": { "command": "--locustfile /lotest/src/demo.py" },
+            "worker": { "command": "--locustfile /lotest/src/demo.py", "replicas": 1 },
+        },
         "status": { "phase": phase },
     });
     Arc::new(serde_json::from_value(object).unwrap())
@@ -122,7 +125,7 @@ async fn a_running_masters_report_gives_the_real_worker_count_and_a_stats_block(
     let wanted = scraper.scrape(&[h.delivered()]).await;
     assert_eq!(
         wanted,
-        [kube::runtime::reflector::ObjectRef::new_with("demo", locusttest_resource()).within(NS)],
+        [kube::runtime::reflector::ObjectRef::new("demo").within(NS)],
         "a first reading asks for a reconcile"
     );
     assert_eq!(h.fake.requests_matching("GET", "/proxy/").len(), 1);
@@ -441,7 +444,7 @@ async fn a_hung_master_costs_one_timeout_and_reads_stay_within_the_concurrency()
         };
         h.fake.set_proxy_answer(&proxy_path(name), 200, running(), delay);
     }
-    let mut tests: Vec<Arc<DynamicObject>> = names.iter().map(|name| test_object(name, "Running")).collect();
+    let mut tests: Vec<Arc<TestObject>> = names.iter().map(|name| test_object(name, "Running")).collect();
     // Not running: never read.
     tests.push(test_object("pending", "Pending"));
     tests.push(test_object("finished", "Succeeded"));

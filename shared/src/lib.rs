@@ -11,4 +11,5 @@ pub mod health;
 pub mod naming;
 pub mod stats;
 pub mod status;
+pub mod trim;
 pub mod validation;

@@ -129,6 +129,40 @@ pub mod reasons {
     pub const RESOURCE_DELETED: &str = "ResourceDeleted";
     /// The master's web API could not be read while the test runs (ours, not upstream's).
     pub const STATS_UNAVAILABLE: &str = "StatsUnavailable";
+    /// The API server could not create a child for a reason that may pass (a 5xx, throttling,
+    /// a timeout); it is retried. Kubernetes' own controllers use the same reason.
+    pub const FAILED_CREATE: &str = "FailedCreate";
+}
+
+/// Why a child could not be created this pass although it may be next time (the API server
+/// answered 5xx or 429, or did not answer): the child and the server's words, for the Ready
+/// condition and one event. The reconcile is retried with backoff.
+pub fn creation_retry_message(test_name: &str, child: Child, server_message: &str) -> String {
+    format!(
+        "the API server could not create {} {} yet, retrying: {server_message}",
+        child.kind(),
+        child.name(test_name)
+    )
+}
+
+/// The status of a test whose spec cannot be read (a v1 object stored without the conversion
+/// webhook, say): Failed, with Ready naming the problem and what to do.
+pub fn unreadable_status(generation: Option<i64>, problem: &str, now: Timestamp) -> LocustTestStatus {
+    let mut status = initial_status(generation, 0, now);
+    status.phase = Some(Phase::Failed);
+    set_condition(
+        &mut status,
+        conditions::READY,
+        false,
+        ready::RESOURCES_FAILED,
+        format!(
+            "the spec cannot be read ({problem}); fix it against the locust.io/v2 schema or delete and \
+             recreate the test"
+        ),
+        generation,
+        now,
+    );
+    status
 }
 
 /// How status derivation treats live statistics.
@@ -185,6 +219,9 @@ pub struct Observation<'a> {
     pub stats: Option<TestStats>,
     /// Why the master's web API could not be read; `None` when it could or nobody tried.
     pub stats_unreachable: Option<String>,
+    /// A child the API server could not create this pass but may next time (see
+    /// [`creation_retry_message`]); `None` when every creation went through.
+    pub creation_retry: Option<String>,
 }
 
 /// The outcome of one status pass.
@@ -440,6 +477,27 @@ pub fn derive(
             generation,
             now,
         ),
+        _ if observed.creation_retry.is_some() => {
+            let message = observed.creation_retry.clone().unwrap_or_default();
+            // Once per episode: the condition already says it when an earlier pass failed alike.
+            if condition(&status, conditions::READY).is_none_or(|ready| ready.message != message) {
+                events.push(EventNote {
+                    type_: EventType::Warning,
+                    reason: reasons::FAILED_CREATE,
+                    message: message.clone(),
+                    related: None,
+                });
+            }
+            set_condition(
+                &mut status,
+                conditions::READY,
+                false,
+                ready::RESOURCES_CREATING,
+                message,
+                generation,
+                now,
+            );
+        }
         _ if recreating => set_condition(
             &mut status,
             conditions::READY,

@@ -661,3 +661,27 @@ fn a_dry_run_test_without_uid_builds_without_owner_reference() {
     let built = default_children(&yaml);
     assert!(built.master_job.metadata.owner_references.is_none());
 }
+
+#[test]
+fn trimmed_children_keep_their_spec_fingerprint_and_job_status_and_drop_the_pod_template() {
+    let mut built = default_children(&with_spec(""));
+    built.master_job.metadata.managed_fields = Some(vec![Default::default()]);
+    built.master_job.status = Some(k8s_openapi::api::batch::v1::JobStatus {
+        active: Some(1),
+        ..Default::default()
+    });
+    let (mut job, mut service) = (built.master_job.clone(), built.service.clone());
+    shared::trim::job(&mut job);
+    shared::trim::service(&mut service);
+    let fingerprint = build::built_from(&built.master_job.metadata);
+    assert!(fingerprint.is_some());
+    assert_eq!(build::built_from(&job.metadata), fingerprint);
+    assert_eq!(
+        build::built_from(&service.metadata),
+        build::built_from(&built.service.metadata)
+    );
+    assert_eq!(job.status, built.master_job.status);
+    assert_eq!(job.metadata.managed_fields, None);
+    assert!(job.spec.unwrap().template.spec.is_none(), "the pod template is dropped");
+    assert!(service.spec.is_none());
+}

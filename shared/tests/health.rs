@@ -909,3 +909,53 @@ fn pods_being_deleted_are_not_a_health_failure() {
         .build()];
     assert!(health::pods_stuck_creating(&stuck, at(305), DEFAULT_GRACE_PERIOD).is_empty());
 }
+
+#[test]
+fn trimmed_pods_give_the_same_verdicts_as_whole_ones() {
+    // Whole pods carry what a real pod has beyond what health reads, which trimming drops.
+    let whole = |mut pod: Pod| {
+        pod.metadata.managed_fields = Some(vec![Default::default()]);
+        pod.metadata.annotations = Some([("kubectl.kubernetes.io/restartedAt".to_string(), "x".to_string())].into());
+        pod.spec.get_or_insert_with(Default::default).containers = vec![k8s_openapi::api::core::v1::Container {
+            name: "locust".into(),
+            image: Some("locustio/locust:2.31.0".into()),
+            args: Some(vec!["--master".into(); 20]),
+            ..Default::default()
+        }];
+        pod.status.get_or_insert_with(Default::default).pod_ip = Some("10.0.0.7".into());
+        pod
+    };
+    let mut sets: Vec<Vec<Pod>> = failure_cases()
+        .into_iter()
+        .map(|case| vec![whole(case.pod), whole(healthy_worker("zz"))])
+        .collect();
+    sets.push(vec![whole(healthy_master()), whole(healthy_worker("a1"))]);
+    sets.push(vec![whole(
+        master_pod(0)
+            .container(waiting("demo-master", "ContainerCreating", None))
+            .build(),
+    )]);
+    for pods in sets {
+        let trimmed: Vec<Pod> = pods
+            .iter()
+            .cloned()
+            .map(|mut pod| {
+                shared::trim::pod(&mut pod);
+                pod
+            })
+            .collect();
+        assert!(trimmed.iter().all(|pod| pod.metadata.managed_fields.is_none()));
+        assert!(
+            trimmed
+                .iter()
+                .all(|pod| pod.spec.as_ref().unwrap().containers.is_empty())
+        );
+        for now in [0, 60, AFTER_GRACE] {
+            assert_eq!(classify(&trimmed, now), classify(&pods, now), "at t={now}: {pods:#?}");
+            assert_eq!(
+                health::pods_stuck_creating(&trimmed, at(now), DEFAULT_GRACE_PERIOD),
+                health::pods_stuck_creating(&pods, at(now), DEFAULT_GRACE_PERIOD)
+            );
+        }
+    }
+}

@@ -607,6 +607,7 @@ impl Seen {
             build_error: None,
             stats: self.stats.clone(),
             stats_unreachable: self.unreachable.clone(),
+            creation_retry: None,
         };
         status::derive(previous, &observation, &SETTINGS, at(now))
     }

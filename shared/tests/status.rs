@@ -113,6 +113,7 @@ struct Seen {
     spec_drifted: bool,
     connected_workers: Option<i32>,
     build_error: Option<String>,
+    creation_retry: Option<String>,
 }
 
 impl Seen {
@@ -129,6 +130,7 @@ impl Seen {
             spec_drifted: false,
             connected_workers: None,
             build_error: None,
+            creation_retry: None,
         }
     }
 
@@ -196,6 +198,14 @@ impl Seen {
         self
     }
 
+    /// The Service exists; the master Job could not be created (the server answered `words`).
+    fn master_job_not_created(mut self, words: &str) -> Self {
+        self.present = vec![Child::Service];
+        self.created = Vec::new();
+        self.creation_retry = Some(status::creation_retry_message(TEST, Child::MasterJob, words));
+        self
+    }
+
     fn derive(&self, previous: &LocustTestStatus, now: Timestamp) -> StatusStep {
         let observation = Observation {
             test_name: TEST,
@@ -211,6 +221,7 @@ impl Seen {
             build_error: self.build_error.clone(),
             stats: None,
             stats_unreachable: None,
+            creation_retry: self.creation_retry.clone(),
         };
         status::derive(previous, &observation, &status::DeriveSettings::default(), now)
     }
@@ -1329,4 +1340,58 @@ fn an_ignored_replicas_edit_does_not_change_the_expected_workers() {
         condition(&step.status, conditions::WORKERS_CONNECTED).message,
         "3/3 workers connected"
     );
+}
+
+#[test]
+fn a_child_the_server_cannot_create_yet_is_shown_on_ready_with_one_event_until_it_is_created() {
+    let words = "failed to allocate a serviceIP: range is full";
+    let first = Seen::idle()
+        .master_job_not_created(words)
+        .derive(&LocustTestStatus::default(), at(0));
+    assert_eq!(first.status.phase, Some(Phase::Pending), "retried, not failed");
+    assert_eq!(
+        state_of(&first.status, conditions::READY),
+        pair("False", ready::RESOURCES_CREATING)
+    );
+    let message = &condition(&first.status, conditions::READY).message;
+    assert!(
+        message.contains("Job demo-master") && message.contains(words),
+        "{message}"
+    );
+    let warning = event(&first.events, reasons::FAILED_CREATE);
+    assert_eq!((warning.type_, &warning.message), (EventType::Warning, message));
+
+    // The next failure alike: nothing new to say, nothing to write.
+    let again = Seen::idle().master_job_not_created(words).derive(&first.status, at(5));
+    assert_eq!(again.status, first.status);
+    assert!(again.events.is_empty(), "{:?}", again.events);
+
+    // Created at last: Ready says so and the failure is gone.
+    let created = Seen {
+        created: vec![Child::MasterJob, Child::WorkerJob],
+        ..Seen::idle()
+    }
+    .derive(&again.status, at(10));
+    assert_eq!(
+        state_of(&created.status, conditions::READY),
+        pair("True", ready::RESOURCES_CREATED)
+    );
+    assert!(!condition(&created.status, conditions::READY).message.contains(words));
+    assert!(!event_reasons(&created.events).contains(&reasons::FAILED_CREATE));
+}
+
+#[test]
+fn an_unreadable_test_is_failed_with_the_problem_and_what_to_do() {
+    let status = status::unreadable_status(Some(3), "missing field `master`", at(0));
+    assert_eq!(status.phase, Some(Phase::Failed));
+    assert_eq!(
+        state_of(&status, conditions::READY),
+        pair("False", ready::RESOURCES_FAILED)
+    );
+    let message = &condition(&status, conditions::READY).message;
+    assert!(
+        message.contains("missing field `master`") && message.contains("locust.io/v2"),
+        "{message}"
+    );
+    assert_eq!(condition(&status, conditions::READY).observed_generation, Some(3));
 }

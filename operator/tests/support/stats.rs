@@ -7,18 +7,16 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::DynamicObject;
-use operator::context::{Context, Settings};
+use operator::cache::TestObject;
+use operator::context::Context;
 use operator::metrics::Metrics;
-use operator::reconcile::reconcile;
 use operator::scrape::{Access, ScrapeSettings, Scraper, StatsCache};
 use serde_json::{Value, json};
 use shared::api::status::{LocustTestStatus, Phase};
 use shared::api::v2::LocustTest;
-use shared::config::OperatorConfig;
 use shared::naming;
 
-use super::{FakeApi, RecordedEvent};
+use super::{FakeApi, Operator, RecordedEvent};
 
 /// Namespace of the harness's test.
 pub const NS: &str = "load";
@@ -33,6 +31,8 @@ pub struct StatsHarness {
     pub cache: Arc<StatsCache>,
     /// What reconciles get; reads `cache`.
     pub ctx: Arc<Context>,
+    /// The operator around `ctx`.
+    pub operator: Operator,
     /// The operator's metrics, with the per-test series from `cache`.
     pub metrics: Arc<Metrics>,
 }
@@ -62,21 +62,13 @@ impl StatsHarness {
         let cache = Arc::new(StatsCache::new());
         let series = cache.clone();
         let metrics = Arc::new(Metrics::new(Box::new(Vec::new)).with_test_series(Box::new(move || series.samples())));
-        let ctx = Arc::new(
-            Context::with_clock(
-                fake.client(),
-                OperatorConfig::default(),
-                Settings::default(),
-                metrics.clone(),
-                fake.clock(),
-            )
-            .with_stats(cache.clone()),
-        );
+        let operator = Operator::with_stats(&fake, metrics.clone(), cache.clone());
         Self {
             fake,
             name: name.to_string(),
             cache,
-            ctx,
+            ctx: operator.ctx.clone(),
+            operator,
             metrics,
         }
     }
@@ -115,27 +107,23 @@ impl StatsHarness {
     }
 
     /// The test as the watch would deliver it now.
-    pub fn delivered(&self) -> Arc<DynamicObject> {
-        Arc::new(
-            self.fake
-                .get_dynamic::<LocustTest>(NS, &self.name)
-                .expect("the LocustTest exists"),
-        )
+    pub fn delivered(&self) -> Arc<TestObject> {
+        self.operator.delivered(NS, &self.name)
     }
 
     /// One reconcile, which must succeed.
     pub async fn reconcile(&self) {
-        if let Err(error) = reconcile(self.delivered(), self.ctx.clone()).await {
+        if let Err(error) = self.operator.reconcile(NS, &self.name).await {
             panic!("reconcile failed: {error}");
         }
     }
 
     /// The stored status.
     pub fn status(&self) -> LocustTestStatus {
-        self.delivered()
-            .data
-            .get("status")
-            .map(|status| serde_json::from_value(status.clone()).expect("status decodes"))
+        self.fake
+            .get::<LocustTest>(NS, &self.name)
+            .expect("the LocustTest exists")
+            .status
             .unwrap_or_default()
     }
 
