@@ -52,7 +52,11 @@ impl Drop for Harness {
 fn harness() -> Harness {
     let fake = FakeApi::new(Timestamp::now()).with_live_watches();
     let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
-    let (controller, cache, _synced) = controller::build(&fake.client(), &Scope::Namespace(NS.into()));
+    let (controller, cache, _synced) = controller::build(
+        &fake.client(),
+        &Scope::Namespace(NS.into()),
+        controller::DEFAULT_CONCURRENCY,
+    );
     let context = Arc::new(
         Context::new(
             fake.client(),

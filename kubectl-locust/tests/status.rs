@@ -189,9 +189,16 @@ async fn the_table_lists_the_namespaces_tests_and_wide_and_all_namespaces_add_co
     assert_eq!(first_column, ["NAMESPACE", "load", "load", "other"], "{}", all.stdout);
 
     // Every request names the plugin, as kubectl names itself in an API server's audit log.
-    let agents: std::collections::BTreeSet<Option<String>> =
-        cluster.fake.requests().into_iter().map(|request| request.user_agent).collect();
-    assert_eq!(agents, [Some(format!("kubectl-locust/{}", env!("CARGO_PKG_VERSION")))].into());
+    let agents: std::collections::BTreeSet<Option<String>> = cluster
+        .fake
+        .requests()
+        .into_iter()
+        .map(|request| request.user_agent)
+        .collect();
+    assert_eq!(
+        agents,
+        [Some(format!("kubectl-locust/{}", env!("CARGO_PKG_VERSION")))].into()
+    );
 }
 
 #[tokio::test]

@@ -87,6 +87,10 @@ pub struct Args {
     #[arg(long, env = "WEBHOOK_SERVICE_PORT", default_value_t = 443)]
     pub webhook_service_port: i32,
 
+    /// Tests reconciled at once, at most (0: no limit).
+    #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = crate::controller::DEFAULT_CONCURRENCY)]
+    pub max_concurrent_reconciles: u16,
+
     /// How long after pod creation pod failures count (e.g. 2m, 90s).
     #[arg(long, env = "POD_HEALTH_GRACE_PERIOD", default_value = "2m", value_parser = humantime::parse_duration)]
     pub pod_health_grace_period: Duration,

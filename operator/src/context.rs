@@ -1,14 +1,15 @@
-//! What every reconcile shares: the API client, the operator configuration, the event recorder,
+//! What every reconcile shares: the API client, the operator configuration, who records events,
 //! the watched objects, the latest live statistics and per-test retry state.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use shared::api::status::LocustTestStatus;
 use shared::config::OperatorConfig;
+use shared::status::Child;
 
 use crate::cache::Cache;
 use crate::metrics::Metrics;
@@ -23,8 +24,11 @@ pub struct Context {
     pub config: OperatorConfig,
     /// Settings from flags.
     pub settings: Settings,
-    /// Records events on LocustTests.
-    pub recorder: Recorder,
+    /// Records Warning events, which can repeat: kube's recorder counts a repeat into the first
+    /// event's series (for six minutes).
+    pub warnings: Recorder,
+    /// Who records events on LocustTests (see [`Context::once_recorder`]).
+    reporter: Reporter,
     /// Operator metrics.
     pub metrics: Arc<Metrics>,
     /// The current time.
@@ -38,7 +42,14 @@ pub struct Context {
     /// The status last written per test uid, until the watch brings it back (see
     /// [`Context::previous_status`]).
     written: Mutex<HashMap<String, LocustTestStatus>>,
+    /// Children created (or found existing) per test uid, until the watch brings them (see
+    /// [`Context::present_children`]), with when.
+    created: Mutex<HashMap<String, Vec<(Child, Instant)>>>,
 }
+
+/// How long a child this operator created counts as present without the watch showing it: far
+/// longer than a watch takes, short enough that one deleted before the watch saw it is recreated.
+const CREATED_MEMORY: Duration = Duration::from_secs(60);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -59,7 +70,8 @@ impl Context {
             instance: std::env::var("POD_NAME").ok(),
         };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            warnings: Recorder::new(client.clone(), reporter.clone()),
+            reporter,
             client,
             config,
             settings,
@@ -69,6 +81,7 @@ impl Context {
             stats: Arc::new(StatsCache::new()),
             failures: Mutex::new(HashMap::new()),
             written: Mutex::new(HashMap::new()),
+            created: Mutex::new(HashMap::new()),
         }
     }
 
@@ -84,6 +97,14 @@ impl Context {
     pub fn with_stats(mut self, cache: Arc<StatsCache>) -> Self {
         self.stats = cache;
         self
+    }
+
+    /// A recorder for one reconcile's Normal events. kube's `Recorder` keeps every event it
+    /// published for six minutes, to count repeats into a series; Normal events (Created,
+    /// TestStarted, TestCompleted) happen once in a test's life, so a long-lived recorder only held
+    /// them: 13 MB with a thousand tests starting. One per batch keeps nothing.
+    pub fn once_recorder(&self) -> Recorder {
+        Recorder::new(self.client.clone(), self.reporter.clone())
     }
 
     /// Records a failure of `key` and returns how long to wait before retrying: 1 s doubling
@@ -116,6 +137,30 @@ impl Context {
             }
             None => watched.clone(),
         }
+    }
+
+    /// The children of the test with `uid`: those in the cache (`cached`) and those this operator
+    /// created that the watch has not brought yet. Without the second, a reconcile woken before the
+    /// watch caught up would try to create them again (an AlreadyExists, one wasted request each).
+    pub fn present_children(&self, uid: &str, cached: &[Child]) -> Vec<Child> {
+        let mut created = lock(&self.created);
+        let mut present = cached.to_vec();
+        if let Some(pending) = created.get_mut(uid) {
+            pending.retain(|(child, at)| !cached.contains(child) && at.elapsed() < CREATED_MEMORY);
+            present.extend(pending.iter().map(|(child, _)| *child));
+            if pending.is_empty() {
+                created.remove(uid);
+            }
+        }
+        present
+    }
+
+    /// Remembers that `child` of the test with `uid` exists now (created, or found existing).
+    pub fn created_child(&self, uid: &str, child: Child) {
+        lock(&self.created)
+            .entry(uid.to_string())
+            .or_default()
+            .push((child, Instant::now()));
     }
 
     /// Remembers the status just written for the test with `uid`.

@@ -11,8 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::channel::mpsc::UnboundedSender;
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::Api;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::reflector::{ObjectRef, reflector};
@@ -20,10 +18,11 @@ use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use shared::api::status::Phase;
-use shared::constants::{LABEL_MANAGED_BY, LABEL_TEST_NAME, MANAGED_BY};
+use shared::constants::{LABEL_MANAGED_BY, MANAGED_BY};
+use shared::observed::{ObservedJob, ObservedPod, ObservedService};
 use tokio::sync::watch;
 
-use crate::cache::{Cache, TestObject, Trim};
+use crate::cache::{Cache, PodIndexWriter, TestObject, Trim};
 use crate::context::Context;
 use crate::reconcile::{error_policy, reconcile};
 
@@ -46,11 +45,10 @@ where
     }
 }
 
-/// The test a pod belongs to, from its labels.
-fn test_of_pod(pod: Pod) -> Option<ObjectRef<TestObject>> {
+/// The test a pod belongs to, from its `performance-test-name` label.
+fn test_of_pod(pod: ObservedPod) -> Option<ObjectRef<TestObject>> {
     let namespace = pod.namespace()?;
-    let test = pod.labels().get(LABEL_TEST_NAME)?.clone();
-    Some(ObjectRef::new(&test).within(&namespace))
+    Some(ObjectRef::new(pod.test()?).within(&namespace))
 }
 
 /// The phase a watched test shows; an unreadable one counts as Failed (its status says so once
@@ -127,32 +125,49 @@ where
     reflector(writer, stream).inspect(gate.on_init_done())
 }
 
-/// The controller, built but not started, and the caches its watches fill. [`Synced`] says when
+/// Reconciles run at once unless configured otherwise: enough to create a thousand tests' children
+/// in seconds, few enough that a burst of them does not hold a thousand builds in memory at once.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
+
+/// The controller, built but not started, and the caches its watches fill, reconciling at most
+/// `concurrency` tests at once (0: no limit). [`Synced`] says when
 /// every watch has listed (they only run while the controller does). The tests are listed only
 /// after the Jobs, Services and pods, so no test is reconciled against a half-filled cache, which
 /// would see children missing that exist.
-pub fn build(client: &Client, scope: &Scope) -> (Controller<TestObject>, Cache, Synced) {
+pub fn build(client: &Client, scope: &Scope, concurrency: u16) -> (Controller<TestObject>, Cache, Synced) {
     let managed = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
     let (children_listed_tx, mut children_listed) = watch::channel(false);
     let children_gate = SyncGate::new(3, children_listed_tx);
     let (synced_tx, synced) = watch::channel(false);
     let tests_gate = SyncGate::new(1, synced_tx);
-    let (tests, jobs, services, pods) = (
-        Writer::default(),
-        Writer::default(),
-        Writer::default(),
-        Writer::default(),
-    );
+    let (tests, jobs, services) = (Writer::default(), Writer::default(), Writer::default());
+    let mut pods = PodIndexWriter::new();
     let cache = Cache {
         tests: tests.as_reader(),
         jobs: jobs.as_reader(),
         services: services.as_reader(),
-        pods: pods.as_reader(),
+        pods: pods.index(),
     };
-    let job_events = cached_watch(api::<Job>(client, scope), managed.clone(), jobs, &children_gate).touched_objects();
-    let service_events =
-        cached_watch(api::<Service>(client, scope), managed.clone(), services, &children_gate).touched_objects();
-    let pod_events = cached_watch(api::<Pod>(client, scope), managed, pods, &children_gate).touched_objects();
+    let job_events =
+        cached_watch(api::<ObservedJob>(client, scope), managed.clone(), jobs, &children_gate).touched_objects();
+    let service_events = cached_watch(
+        api::<ObservedService>(client, scope),
+        managed.clone(),
+        services,
+        &children_gate,
+    )
+    .touched_objects();
+    // Pods go to an index of their facts rather than a store of objects (see `PodIndex`).
+    let mut pods_listed = children_gate.on_init_done();
+    let pod_events = watcher(api::<ObservedPod>(client, scope), managed)
+        .default_backoff()
+        .inspect(move |event| {
+            if let Ok(event) = event {
+                pods.apply(event);
+            }
+            pods_listed(event);
+        })
+        .touched_objects();
     let test_watch = cached_watch(
         api::<TestObject>(client, scope),
         watcher::Config::default().any_semantic(),
@@ -167,6 +182,7 @@ pub fn build(client: &Client, scope: &Scope) -> (Controller<TestObject>, Cache, 
     .flatten()
     .applied_objects();
     let controller = Controller::for_stream(test_events, cache.tests.clone())
+        .with_config(controller::Config::default().concurrency(concurrency))
         .owns_stream(job_events)
         .owns_stream(service_events)
         .watches_stream(pod_events, test_of_pod);

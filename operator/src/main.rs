@@ -206,7 +206,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
 
-    let (controller, cache, mut synced) = controller::build(&client, &scope);
+    let (controller, cache, mut synced) = controller::build(&client, &scope, args.max_concurrent_reconciles);
     let phase_cache = cache.clone();
     let stats = Arc::new(StatsCache::new());
     let series_stats = stats.clone();

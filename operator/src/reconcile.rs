@@ -119,6 +119,7 @@ async fn create_missing(
     let mut outcome = Creations::default();
     let name = test.name_any();
     let namespace = test.namespace().unwrap_or_default();
+    let uid = test.uid().unwrap_or_default();
     let children = match build::children(test, &ctx.config) {
         Ok(children) => children,
         Err(error) => {
@@ -139,10 +140,14 @@ async fn create_missing(
         match made {
             Ok(Creation::Created) => {
                 tracing::info!(test = %test_key, child = %child.name(&name), kind = child.kind(), "created");
+                ctx.created_child(&uid, child);
                 outcome.created.push(child);
                 present.push(child);
             }
-            Ok(Creation::Existed) => present.push(child),
+            Ok(Creation::Existed) => {
+                ctx.created_child(&uid, child);
+                present.push(child);
+            }
             Ok(Creation::Refused(message)) => {
                 tracing::warn!(test = %test_key, child = %child.name(&name), kind = child.kind(), %message, "the API server refused the child; the test fails");
                 outcome.build_error = Some(status::refused_child_message(&name, child, &message));
@@ -191,7 +196,7 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
     .flatten()
     .filter_map(build::built_from)
     .any(|built_from| built_from != fingerprint);
-    let mut present: Vec<Child> = [
+    let cached: Vec<Child> = [
         (Child::Service, service.is_some()),
         (Child::MasterJob, master_job.is_some()),
         (Child::WorkerJob, worker_job.is_some()),
@@ -199,6 +204,7 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
     .into_iter()
     .filter_map(|(child, exists)| exists.then_some(child))
     .collect();
+    let mut present = ctx.present_children(&uid, &cached);
 
     let creations = create_missing(test, &previous, &mut present, ctx).await;
 
@@ -304,8 +310,16 @@ async fn patch_status(
 
 /// Events are best effort: a failed event write is logged, never fails the reconcile.
 async fn publish_events<K: Resource<DynamicType = ()>>(ctx: &Context, object: &K, notes: &[EventNote]) {
+    if notes.is_empty() {
+        return;
+    }
+    let once = ctx.once_recorder();
     let reference = object.object_ref(&());
     for note in notes {
+        let recorder = match note.type_ {
+            EventType::Warning => &ctx.warnings,
+            EventType::Normal => &once,
+        };
         let event = Event {
             type_: match note.type_ {
                 EventType::Normal => KubeEventType::Normal,
@@ -316,7 +330,7 @@ async fn publish_events<K: Resource<DynamicType = ()>>(ctx: &Context, object: &K
             action: "Reconcile".into(),
             secondary: note.related.map(|child| child_reference(child, object)),
         };
-        if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+        if let Err(error) = recorder.publish(&event, &reference).await {
             tracing::warn!(reason = note.reason, error = %error, "could not record event");
         }
     }

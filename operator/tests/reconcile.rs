@@ -330,11 +330,12 @@ async fn a_child_that_appears_between_read_and_create_is_not_duplicated() {
     h.reconcile_ok().await;
     let worker_uid = h.fake.get::<Job>(NS, WORKER).unwrap().metadata.uid;
     let events_before = h.events();
-    // A stale cache (the watch has not delivered it yet): the worker Job looks missing.
-    h.operator.observe_hiding_job(WORKER);
+    // Another replica (or this one restarted) whose cache has not seen the worker Job yet.
+    let other = Operator::default_for(&h.fake);
+    other.observe_hiding_job(WORKER);
     h.fake.clear_requests();
 
-    h.operator.reconcile_cached(NS, NAME).await.expect("reconcile");
+    other.reconcile_cached(NS, NAME).await.expect("reconcile");
 
     assert_eq!(
         h.fake.requests_matching("POST", "/jobs").len(),
@@ -350,6 +351,22 @@ async fn a_child_that_appears_between_read_and_create_is_not_duplicated() {
     assert_eq!(h.events(), events_before, "an AlreadyExists is not a creation");
     assert_eq!(h.phase(), Some(Phase::Pending));
     assert_eq!(h.condition(conditions::READY).status, "True");
+}
+
+#[tokio::test]
+async fn a_child_this_operator_created_is_not_created_again_while_the_watch_catches_up() {
+    let h = Harness::new();
+    h.reconcile_ok().await;
+    // The test's status event arrives before the worker Job's: the cache lacks the Job.
+    h.operator.observe_hiding_job(WORKER);
+    h.fake.clear_requests();
+    h.operator.reconcile_cached(NS, NAME).await.expect("reconcile");
+    assert_eq!(
+        h.fake.requests_matching("POST", "/jobs").len(),
+        0,
+        "no create of what it made"
+    );
+    assert!(h.fake.writes().is_empty(), "{:?}", h.fake.writes());
 }
 
 #[tokio::test]
@@ -1138,8 +1155,11 @@ async fn an_unreadable_test_does_not_stop_the_controller_from_reconciling_the_ot
         "metadata": { "name": "broken", "namespace": NS }, "spec": spec_without_master(),
     }));
     fake.insert(test_object(valid_spec()));
-    let (controller, cache, mut synced) =
-        operator::controller::build(&fake.client(), &operator::controller::Scope::Namespace(NS.into()));
+    let (controller, cache, mut synced) = operator::controller::build(
+        &fake.client(),
+        &operator::controller::Scope::Namespace(NS.into()),
+        operator::controller::DEFAULT_CONCURRENCY,
+    );
     let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
     let ctx = Arc::new(
         Context::new(
@@ -1221,8 +1241,11 @@ async fn settled(fake: &FakeApi, quiet: Duration) {
 async fn one_test_through_its_life_costs_three_creates_three_status_writes_and_no_reads_per_reconcile() {
     let fake = FakeApi::new(Timestamp::now()).with_live_watches();
     fake.insert(test_object(valid_spec()));
-    let (controller, cache, mut synced) =
-        operator::controller::build(&fake.client(), &operator::controller::Scope::Namespace(NS.into()));
+    let (controller, cache, mut synced) = operator::controller::build(
+        &fake.client(),
+        &operator::controller::Scope::Namespace(NS.into()),
+        operator::controller::DEFAULT_CONCURRENCY,
+    );
     let metrics = Arc::new(Metrics::new(Box::new(Default::default)));
     let ctx = Arc::new(Context::new(
         fake.client(),

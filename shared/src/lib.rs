@@ -9,7 +9,7 @@ pub mod constants;
 pub mod crd;
 pub mod health;
 pub mod naming;
+pub mod observed;
 pub mod stats;
 pub mod status;
-pub mod trim;
 pub mod validation;

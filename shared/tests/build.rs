@@ -13,6 +13,7 @@ use shared::api::v2::LocustTest;
 use shared::build::{self, Children};
 use shared::config::OperatorConfig;
 use shared::naming::Role;
+use shared::observed::{ObservedJob, ObservedService};
 
 fn test_from(yaml: &str) -> LocustTest {
     from_yaml(yaml)
@@ -663,16 +664,17 @@ fn a_dry_run_test_without_uid_builds_without_owner_reference() {
 }
 
 #[test]
-fn trimmed_children_keep_their_spec_fingerprint_and_job_status_and_drop_the_pod_template() {
+fn children_as_the_operator_keeps_them_hold_their_fingerprint_owner_and_job_status() {
     let mut built = default_children(&with_spec(""));
     built.master_job.metadata.managed_fields = Some(vec![Default::default()]);
     built.master_job.status = Some(k8s_openapi::api::batch::v1::JobStatus {
         active: Some(1),
         ..Default::default()
     });
-    let (mut job, mut service) = (built.master_job.clone(), built.service.clone());
-    shared::trim::job(&mut job);
-    shared::trim::service(&mut service);
+    let mut job: ObservedJob = serde_json::from_value(as_watched(&built.master_job)).unwrap();
+    let mut service: ObservedService = serde_json::from_value(as_watched(&built.service)).unwrap();
+    job.trim();
+    service.trim();
     let fingerprint = build::built_from(&built.master_job.metadata);
     assert!(fingerprint.is_some());
     assert_eq!(build::built_from(&job.metadata), fingerprint);
@@ -680,8 +682,16 @@ fn trimmed_children_keep_their_spec_fingerprint_and_job_status_and_drop_the_pod_
         build::built_from(&service.metadata),
         build::built_from(&built.service.metadata)
     );
+    // The controller maps a child's events to its test through the owner reference.
+    assert_eq!(
+        job.metadata.owner_references,
+        built.master_job.metadata.owner_references
+    );
     assert_eq!(job.status, built.master_job.status);
     assert_eq!(job.metadata.managed_fields, None);
-    assert!(job.spec.unwrap().template.spec.is_none(), "the pod template is dropped");
-    assert!(service.spec.is_none());
+}
+
+/// `object` as the API server would send it.
+fn as_watched<T: serde::Serialize>(object: &T) -> serde_json::Value {
+    serde_json::to_value(object).unwrap()
 }

@@ -643,6 +643,11 @@ impl FakeApi {
         self.state().requests.clone()
     }
 
+    /// How many requests were recorded (cheaper than [`FakeApi::requests`] when only counting).
+    pub fn request_count(&self) -> usize {
+        self.state().requests.len()
+    }
+
     /// Forgets recorded requests (the stored objects stay).
     pub fn clear_requests(&self) {
         self.state().requests.clear();

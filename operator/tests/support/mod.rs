@@ -13,8 +13,6 @@ pub mod stats;
 use std::sync::{Arc, Mutex};
 
 pub use fake_api::{FakeApi, ObjectKey, RecordedEvent};
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use operator::cache::{CacheFiller, TestObject};
@@ -23,6 +21,7 @@ use operator::error::Error;
 use operator::metrics::Metrics;
 use operator::settings::Settings;
 use shared::config::OperatorConfig;
+use shared::observed::{ObservedJob, ObservedPod, ObservedService};
 
 /// The operator's context against a fake API server, on its clock, and what fills the context's
 /// cache from what the fake holds: as the watches would, but at once and without requests, so a
@@ -83,14 +82,14 @@ impl Operator {
     /// Makes the cache hold what the fake holds now but the Job `hidden`: a watch that has not
     /// delivered it yet.
     pub fn observe_hiding_job(&self, hidden: &str) {
-        let jobs = self.fake.all::<Job>();
+        let jobs = self.fake.all::<ObservedJob>();
         self.filler.lock().unwrap().fill(
             self.fake.all::<TestObject>(),
             jobs.into_iter()
                 .filter(|job| job.metadata.name.as_deref() != Some(hidden))
                 .collect(),
-            self.fake.all::<Service>(),
-            self.fake.all::<Pod>(),
+            self.fake.all::<ObservedService>(),
+            self.fake.all::<ObservedPod>(),
         );
     }
 

@@ -3,7 +3,7 @@
 //! server (leases, requests) would see of it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,10 +42,15 @@ impl OperatorProcess {
     /// free loopback port, and `args`; its environment holds only `env` (and HOME). Returns once
     /// it logged where the probes listen (panics with its output if it exits or says nothing).
     pub async fn start(server: &HttpServer, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_operator")), server, args, env).await
+    }
+
+    /// As [`OperatorProcess::start`], running the operator binary at `binary`.
+    pub async fn start_binary(binary: &Path, server: &HttpServer, args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig: PathBuf = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, server.kubeconfig("locust-system")).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_operator"));
+        let mut command = Command::new(binary);
         command
             .arg("--kubeconfig")
             .arg(&kubeconfig)
@@ -173,6 +178,11 @@ impl OperatorProcess {
             );
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
     }
 
     /// Whether the process still runs.

@@ -1,0 +1,215 @@
+//! The latest reading of every running master, shared by the scheduler (writes), reconciles and
+//! `/metrics` (read).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use shared::api::status::TestStats;
+use shared::stats::{self, RequestsReport, Sample};
+
+use crate::cache::TestObject;
+
+/// A test, by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TestKey {
+    /// The test's namespace.
+    pub namespace: String,
+    /// The test's name.
+    pub name: String,
+}
+
+impl TestKey {
+    /// The key of `namespace`/`name`.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    pub(crate) fn of(object: &TestObject) -> Self {
+        Self::new(&object.namespace().unwrap_or_default(), &object.name_any())
+    }
+}
+
+/// The outcome of the latest read of one master.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// The master answered with a report.
+    Answered {
+        /// The report as Locust sent it.
+        report: Arc<RequestsReport>,
+        /// Its status summary, stamped with the round's time.
+        summary: TestStats,
+        /// Worker pods connected to the master (`None` when it does not say).
+        workers: Option<i32>,
+    },
+    /// The master could not be read; why, in words.
+    Unreachable(String),
+}
+
+impl Reading {
+    /// The reading of a report received in the round that started at `at`.
+    pub fn answered(report: RequestsReport, at: Timestamp) -> Self {
+        Self::Answered {
+            summary: stats::summarize(&report, at),
+            workers: stats::connected_worker_pods(&report),
+            report: Arc::new(report),
+        }
+    }
+
+    pub(crate) fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable(_))
+    }
+}
+
+/// The latest reading of one test, and which incarnation of the test it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The test's uid when it was read: a test deleted and recreated under the same name must not
+    /// inherit its predecessor's numbers.
+    pub uid: Option<String>,
+    /// When the round that read it started.
+    pub at: Timestamp,
+    /// What the master said, or why it said nothing.
+    pub reading: Reading,
+}
+
+/// What a reconcile takes from the cache for one test: the parts of `shared::status::Observation`
+/// that come from the master's own statistics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveStats {
+    /// Workers connected to the master, as it counts them.
+    pub connected_workers: Option<i32>,
+    /// The summary for `status.stats`.
+    pub stats: Option<TestStats>,
+    /// Why the master could not be read.
+    pub unreachable: Option<String>,
+}
+
+/// The latest reading of every running test, shared by the scraper (writes), reconciles and
+/// `/metrics` (read). Tests that stop running are evicted, so their series disappear.
+#[derive(Debug, Default)]
+pub struct StatsCache {
+    entries: RwLock<BTreeMap<TestKey, Entry>>,
+}
+
+impl StatsCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<TestKey, Entry>> {
+        self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<TestKey, Entry>> {
+        self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stores the latest reading of `key` and returns the one it replaces.
+    pub fn record(&self, key: TestKey, entry: Entry) -> Option<Entry> {
+        self.write().insert(key, entry)
+    }
+
+    /// The latest reading of `key`.
+    pub fn get(&self, key: &TestKey) -> Option<Entry> {
+        self.read().get(key).cloned()
+    }
+
+    /// Forgets `key`; true if it was there.
+    pub fn remove(&self, key: &TestKey) -> bool {
+        self.write().remove(key).is_some()
+    }
+
+    /// Keeps only the tests `keep` accepts.
+    pub fn retain(&self, mut keep: impl FnMut(&TestKey) -> bool) {
+        self.write().retain(|key, _| keep(key));
+    }
+
+    /// The tests with a reading, in namespace/name order.
+    pub fn keys(&self) -> Vec<TestKey> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// What the latest reading says about test `name` in `namespace` with `uid`; nothing when it
+    /// has not been read or the reading belongs to an earlier test of the same name.
+    pub fn live(&self, namespace: &str, name: &str, uid: Option<&str>) -> LiveStats {
+        let entries = self.read();
+        let Some(entry) = entries.get(&TestKey::new(namespace, name)) else {
+            return LiveStats::default();
+        };
+        if let (Some(read_uid), Some(uid)) = (entry.uid.as_deref(), uid)
+            && read_uid != uid
+        {
+            return LiveStats::default();
+        }
+        match &entry.reading {
+            Reading::Answered { summary, workers, .. } => LiveStats {
+                connected_workers: *workers,
+                stats: Some(summary.clone()),
+                unreachable: None,
+            },
+            Reading::Unreachable(why) => LiveStats {
+                unreachable: Some(why.clone()),
+                ..LiveStats::default()
+            },
+        }
+    }
+
+    /// Every test's metric samples (`locust_exporter` names, `namespace` and `test` labels);
+    /// a master that could not be read has only `locust_up 0`.
+    pub fn samples(&self) -> Vec<Sample> {
+        self.read()
+            .iter()
+            .flat_map(|(key, entry)| match &entry.reading {
+                Reading::Answered { report, .. } => stats::exposition(&key.namespace, &key.name, report),
+                Reading::Unreachable(_) => stats::exposition_down(&key.namespace, &key.name),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_reading_counts_worker_pods_not_the_processes_they_fork() {
+        // 2 pods with `--processes 3`: Locust lists and counts 6 workers.
+        let workers = ["demo-worker-abcde", "demo-worker-fghij"]
+            .iter()
+            .flat_map(|pod| {
+                (0..3).map(move |process| shared::stats::WorkerReport {
+                    id: format!("{pod}_{process:032x}"),
+                    state: "running".into(),
+                    user_count: 5,
+                })
+            })
+            .collect();
+        let report = RequestsReport {
+            state: "running".into(),
+            workers: Some(workers),
+            worker_count: Some(6),
+            ..RequestsReport::default()
+        };
+        let Reading::Answered { workers, summary, .. } = Reading::answered(report, at("2025-01-01T00:00:00Z")) else {
+            panic!("a report is an answer");
+        };
+        assert_eq!(
+            workers,
+            Some(2),
+            "status.connectedWorkers counts pods, as expectedWorkers does"
+        );
+        assert_eq!(summary.workers, Some(6), "status.stats.workers is Locust's own count");
+    }
+}
