@@ -12,6 +12,7 @@ use kube::core::DeserializeGuard;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
+use shared::api::status::Phase;
 use shared::api::v2::LocustTest;
 use shared::observed::{ObservedJob, ObservedPod, ObservedService, PodFacts};
 
@@ -47,6 +48,31 @@ impl Cache {
     pub fn pods_of(&self, namespace: &str, test: &str) -> Vec<Pod> {
         self.pods.pods_of(namespace, test)
     }
+}
+
+/// The phase a watched test shows; an unreadable one counts as Failed (its status says so once
+/// the operator has reported it), one without a phase yet as Pending.
+pub fn phase_of(test: &TestObject) -> Phase {
+    match &test.0 {
+        Ok(test) => test
+            .status
+            .as_ref()
+            .and_then(|status| status.phase)
+            .unwrap_or(Phase::Pending),
+        Err(_) => Phase::Failed,
+    }
+}
+
+/// Tests per phase in the cache, for the metrics endpoint; deleted tests drop out with the cache.
+pub fn phase_counts(cache: &Cache) -> BTreeMap<String, i64> {
+    let mut counts: BTreeMap<String, i64> = [Phase::Pending, Phase::Running, Phase::Succeeded, Phase::Failed]
+        .into_iter()
+        .map(|phase| (phase.as_str().to_string(), 0))
+        .collect();
+    for test in cache.tests.state() {
+        *counts.entry(phase_of(&test).as_str().to_string()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// Pods by namespace and test, as `shared::observed::PodFacts`: a pod's facts without an

@@ -4,7 +4,6 @@
 //! when labelled `managed-by=locust-k8s-operator`, which keeps the caches to the operator's own.
 //! The stats scraper adds requests of its own (see [`with_stats_triggers`]).
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +16,6 @@ use kube::runtime::reflector::{ObjectRef, reflector};
 use kube::runtime::{Controller, WatchStreamExt, controller, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
-use shared::api::status::Phase;
 use shared::constants::{LABEL_MANAGED_BY, MANAGED_BY};
 use shared::observed::{ObservedJob, ObservedPod, ObservedService};
 use tokio::sync::watch;
@@ -49,31 +47,6 @@ where
 fn test_of_pod(pod: ObservedPod) -> Option<ObjectRef<TestObject>> {
     let namespace = pod.namespace()?;
     Some(ObjectRef::new(pod.test()?).within(&namespace))
-}
-
-/// The phase a watched test shows; an unreadable one counts as Failed (its status says so once
-/// the operator has reported it), one without a phase yet as Pending.
-pub fn phase_of(test: &TestObject) -> Phase {
-    match &test.0 {
-        Ok(test) => test
-            .status
-            .as_ref()
-            .and_then(|status| status.phase)
-            .unwrap_or(Phase::Pending),
-        Err(_) => Phase::Failed,
-    }
-}
-
-/// Tests per phase in the cache, for the metrics endpoint; deleted tests drop out with the cache.
-pub fn phase_counts(cache: &Cache) -> BTreeMap<String, i64> {
-    let mut counts: BTreeMap<String, i64> = [Phase::Pending, Phase::Running, Phase::Succeeded, Phase::Failed]
-        .into_iter()
-        .map(|phase| (phase.as_str().to_string(), 0))
-        .collect();
-    for test in cache.tests.state() {
-        *counts.entry(phase_of(&test).as_str().to_string()).or_insert(0) += 1;
-    }
-    counts
 }
 
 /// Turns true once every watch has listed what it watches into its cache, and stays true (a later

@@ -212,7 +212,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let series_stats = stats.clone();
     let metrics = Arc::new(
         Metrics::new(Box::new(move || {
-            controller::phase_counts(&phase_cache).into_iter().collect()
+            operator::cache::phase_counts(&phase_cache).into_iter().collect()
         }))
         .with_test_series(Box::new(move || series_stats.samples())),
     );

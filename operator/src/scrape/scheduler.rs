@@ -18,7 +18,7 @@ use super::ScrapeSettings;
 use super::cache::{Entry, Reading, StatsCache, TestKey};
 use super::reader::{Access, Reader};
 use crate::cache::TestObject;
-use crate::controller::phase_of;
+use crate::cache::phase_of;
 use crate::settings::Clock;
 
 /// Whether the scraper reads this test: it runs (its master Job has an active pod) and is not
