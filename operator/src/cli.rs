@@ -13,6 +13,7 @@ use crate::controller::Scope;
 use crate::leader::LeaseSettings;
 use crate::scrape::{self, ScrapeSettings};
 use crate::settings::Settings;
+use shared::status::DeriveSettings;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -282,8 +283,10 @@ impl Args {
     /// Reconcile settings from the flags.
     pub fn settings(&self) -> Settings {
         Settings {
-            pod_health_grace_period: self.pod_health_grace_period,
-            stats_interval: self.stats_interval,
+            status: DeriveSettings {
+                grace_period: self.pod_health_grace_period,
+                stats_interval: self.stats_interval,
+            },
             ..Settings::default()
         }
     }
@@ -414,7 +417,7 @@ mod tests {
         assert!(args.enable_webhooks);
         assert_eq!(args.pod_health_grace_period, Duration::from_secs(30));
         assert_eq!(args.scope(), Scope::Namespace("load".into()));
-        assert_eq!(args.settings().pod_health_grace_period, Duration::from_secs(30));
+        assert_eq!(args.settings().status.grace_period, Duration::from_secs(30));
     }
 
     #[test]
@@ -438,7 +441,7 @@ mod tests {
                 concurrency: 16,
             }
         );
-        assert_eq!(args.settings().stats_interval, Duration::from_secs(5));
+        assert_eq!(args.settings().status.stats_interval, Duration::from_secs(5));
         assert!(args.stats_through_service_dns(true));
         assert!(!args.stats_through_service_dns(false));
     }
@@ -461,7 +464,7 @@ mod tests {
                 concurrency: 64,
             }
         );
-        assert_eq!(args.settings().stats_interval, Duration::from_secs(15));
+        assert_eq!(args.settings().status.stats_interval, Duration::from_secs(15));
         assert!(!args.stats_through_service_dns(true));
         let dns = Args::try_parse_from(["operator", "--stats-access", "service-dns"]).unwrap();
         assert!(dns.stats_through_service_dns(false));

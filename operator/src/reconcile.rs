@@ -68,9 +68,16 @@ enum Creation {
     /// It exists already (created concurrently, or by an earlier pass that failed later, or not
     /// yet in the cache): creation is idempotent and never duplicates.
     Existed,
-    /// The API server refused the object itself (see [`status::is_refusal_of_the_object`]); its
-    /// message says why.
+    /// The API server refused the object itself (see [`is_refusal_of_the_object`]); its message
+    /// says why.
     Refused(String),
+}
+
+/// Whether the API server refused to create a child because of what it holds (HTTP 422 Invalid,
+/// 400 BadRequest, including an admission webhook's denial): creating it again from the same
+/// spec cannot succeed, unlike a conflict, a permission or quota problem, or an unreachable server.
+fn is_refusal_of_the_object(http_status: u16) -> bool {
+    matches!(http_status, 400 | 422)
 }
 
 async fn create_child<K>(api: &Api<K>, object: &K, field_manager: &str) -> Result<Creation, kube::Error>
@@ -84,9 +91,7 @@ where
     match api.create(&params, object).await {
         Ok(_) => Ok(Creation::Created),
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(Creation::Existed),
-        Err(kube::Error::Api(status)) if status::is_refusal_of_the_object(status.code) => {
-            Ok(Creation::Refused(status.message))
-        }
+        Err(kube::Error::Api(status)) if is_refusal_of_the_object(status.code) => Ok(Creation::Refused(status.message)),
         Err(error) => Err(error),
     }
 }
@@ -186,16 +191,16 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
     let service = ctx.cache.service(&namespace, &naming::master_name(&name));
     let master_job = ctx.cache.job(&namespace, &naming::master_name(&name));
     let worker_job = ctx.cache.job(&namespace, &naming::worker_name(&name));
-    let fingerprint = build::spec_fingerprint(&test.spec);
-    let spec_drifted = [
-        master_job.as_ref().map(|job| &job.metadata),
-        worker_job.as_ref().map(|job| &job.metadata),
-        service.as_ref().map(|service| &service.metadata),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(build::built_from)
-    .any(|built_from| built_from != fingerprint);
+    let spec_drifted = status::spec_drifted(
+        &build::spec_fingerprint(&test.spec),
+        [
+            master_job.as_ref().map(|job| &job.metadata),
+            worker_job.as_ref().map(|job| &job.metadata),
+            service.as_ref().map(|service| &service.metadata),
+        ]
+        .into_iter()
+        .flatten(),
+    );
     let cached: Vec<Child> = [
         (Child::Service, service.is_some()),
         (Child::MasterJob, master_job.is_some()),
@@ -209,7 +214,7 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
     let creations = create_missing(test, &previous, &mut present, ctx).await;
 
     let now = (ctx.clock)();
-    let grace = ctx.settings.pod_health_grace_period;
+    let grace = ctx.settings.status.grace_period;
     let test_pods = ctx.cache.pods_of(&namespace, &name);
     let master_status = master_job.as_ref().and_then(|job| job.status.as_ref());
     let mount_failures = mount_failures(
@@ -248,11 +253,7 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
         stats_unreachable: live.unreachable,
         creation_retry,
     };
-    let settings = status::DeriveSettings {
-        stats_interval: ctx.settings.stats_interval,
-        master_start_allowance: ctx.settings.pod_health_grace_period,
-    };
-    let step = status::derive(&previous, &observation, &settings, now);
+    let step = status::derive(&previous, &observation, &ctx.settings.status, now);
     if step.status != previous {
         patch_status(ctx, &namespace, &name, &uid, &step.status).await?;
     }
@@ -360,21 +361,10 @@ async fn report_unreadable(
     let uid = metadata.uid.clone().unwrap_or_default();
     // The watched copy's status cannot be read either: what this operator wrote is all it knows.
     let previous = ctx.previous_status(&uid, &LocustTestStatus::default());
-    let now = (ctx.clock)();
-    let status = status::unreadable_status(metadata.generation, problem, now);
-    if previous.phase == status.phase && ready_message(&previous) == ready_message(&status) {
+    let Some(status) = status::unreadable(&previous, metadata.generation, problem, (ctx.clock)()) else {
         return Ok(Action::await_change());
-    }
+    };
     tracing::warn!(test = %format!("{namespace}/{name}"), %problem, "LocustTest spec cannot be read");
     patch_status(ctx, &namespace, &name, &uid, &status).await?;
     Ok(Action::await_change())
-}
-
-fn ready_message(status: &LocustTestStatus) -> Option<&str> {
-    status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|condition| condition.type_ == shared::api::status::conditions::READY)
-        .map(|condition| condition.message.as_str())
 }

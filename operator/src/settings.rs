@@ -2,9 +2,9 @@
 //! behaviour, the field manager name, the clock.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
+use shared::status::DeriveSettings;
 
 /// The operator's name in managedFields and events.
 pub const FIELD_MANAGER: &str = "locust-operator";
@@ -20,21 +20,18 @@ pub fn system_clock() -> Clock {
 /// Operator behaviour set by flags (not by the Helm-documented environment).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// How long after pod creation failures count (default 2 minutes).
-    pub pod_health_grace_period: Duration,
     /// Field manager name for the operator's writes.
     pub field_manager: String,
-    /// How often masters' statistics are read; `status.stats` is rewritten at most this often
-    /// unless Locust's state or the worker count changes.
-    pub stats_interval: Duration,
+    /// How status is derived: the pod health grace period, and how often `status.stats` may be
+    /// rewritten (the statistics reading interval).
+    pub status: DeriveSettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            pod_health_grace_period: shared::health::DEFAULT_GRACE_PERIOD,
             field_manager: FIELD_MANAGER.into(),
-            stats_interval: shared::status::DEFAULT_STATS_INTERVAL,
+            status: DeriveSettings::default(),
         }
     }
 }

@@ -519,7 +519,7 @@ const INTERVAL: Duration = Duration::from_secs(5);
 const ALLOWANCE: Duration = Duration::from_secs(120);
 const SETTINGS: DeriveSettings = DeriveSettings {
     stats_interval: INTERVAL,
-    master_start_allowance: ALLOWANCE,
+    grace_period: ALLOWANCE,
 };
 
 fn job_active(active: i32) -> JobStatus {

@@ -19,7 +19,6 @@ pub use reader::{Access, Reader};
 pub use scheduler::{Scraper, is_running, needs_reconcile};
 
 /// How often each running master is read, unless configured otherwise.
-pub const DEFAULT_INTERVAL: Duration = shared::status::DEFAULT_STATS_INTERVAL;
 /// How long one read may take, unless configured otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How many masters are read at once, unless configured otherwise.
@@ -39,7 +38,7 @@ pub struct ScrapeSettings {
 impl Default for ScrapeSettings {
     fn default() -> Self {
         Self {
-            interval: DEFAULT_INTERVAL,
+            interval: shared::status::DEFAULT_STATS_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
         }

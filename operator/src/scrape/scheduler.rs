@@ -13,6 +13,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use shared::api::status::{LocustTestStatus, Phase};
 use shared::stats::RequestsReport;
+use shared::status::stats_write_due;
 
 use super::ScrapeSettings;
 use super::cache::{Entry, Reading, StatsCache, TestKey};
@@ -27,15 +28,10 @@ pub fn is_running(object: &TestObject) -> bool {
     object.meta().deletion_timestamp.is_none() && phase_of(object) == Phase::Running
 }
 
-fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
-    Duration::try_from(now.duration_since(since)).unwrap_or(Duration::ZERO)
-}
-
 /// Whether a reconcile would change the test's status after reading `latest` (`previous` is the
-/// reading it replaced, `recorded` the status as last written). Mirrors the status rules so a
-/// test whose numbers change every round is reconciled at most once per `interval`: a change
-/// of reachability, Locust state or worker count at once; other changes once the recorded block
-/// is `interval` old.
+/// reading it replaced, `recorded` the status as last written): a change of reachability or worker
+/// count at once, new numbers when `shared::status::stats_write_due` says the status would take
+/// them. So a test whose numbers change every round is reconciled at most once per `interval`.
 pub fn needs_reconcile(
     recorded: &LocustTestStatus,
     previous: Option<&Entry>,
@@ -47,21 +43,9 @@ pub fn needs_reconcile(
         // Reported once, on the change; the status rules decide when it is worth saying.
         Reading::Unreachable(_) => !was_unreachable,
         Reading::Answered { summary, workers, .. } => {
-            if was_unreachable || (workers.is_some() && *workers != recorded.connected_workers) {
-                return true;
-            }
-            match &recorded.stats {
-                None => true,
-                Some(written) => {
-                    !written.same_values(summary)
-                        && (written.state != summary.state
-                            || written.workers != summary.workers
-                            || written
-                                .last_update_time
-                                .as_ref()
-                                .is_none_or(|time| elapsed(time.0, latest.at) >= interval))
-                }
-            }
+            was_unreachable
+                || (workers.is_some() && *workers != recorded.connected_workers)
+                || stats_write_due(recorded.stats.as_ref(), summary, false, interval, latest.at)
         }
     }
 }
