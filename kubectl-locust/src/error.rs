@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use shared::validation::FieldError;
 
-use crate::cli::exit;
+use crate::exit;
 
 /// How to install the operator (and with it the CRD), for errors that find it missing.
 pub const INSTALL_HINT: &str = "install the locust operator (it brings the CRD): \

@@ -7,10 +7,11 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod error;
-pub mod input;
+pub mod exit;
 pub mod local;
 pub mod output;
 pub mod render;
+pub mod submission;
 pub mod tui;
 
 pub use cli::Cli;

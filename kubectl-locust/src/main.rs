@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kubectl_locust::Cli;
-use kubectl_locust::cli::exit;
 use kubectl_locust::commands;
+use kubectl_locust::exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 use clap::error::ErrorKind;
 use kubectl_locust::Cli;
-use kubectl_locust::cli::{ColorChoice, Command as Subcommand, OutputFormat, RunArgs, exit};
+use kubectl_locust::cli::{ColorChoice, Command as Subcommand, OutputFormat, RunArgs};
+use kubectl_locust::exit;
 use kubectl_locust::output::Palette;
 use tokio::process::Command;
 

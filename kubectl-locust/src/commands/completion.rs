@@ -19,9 +19,10 @@ use clap::builder::ValueHint;
 use clap::{Arg, ArgAction, CommandFactory};
 use kube::api::ListParams;
 
-use crate::cli::{Cli, CompleteArgs, CompletionArgs, GlobalArgs, Shell, exit};
+use crate::cli::{Cli, CompleteArgs, CompletionArgs, GlobalArgs, Shell};
 use crate::client::Cluster;
 use crate::error::PluginError;
+use crate::exit;
 
 /// The name the `completion` scripts complete: the binary as found on PATH.
 pub const BIN_NAME: &str = "kubectl-locust";

@@ -10,9 +10,10 @@ use shared::api::v2::{LocustTest, Phase};
 use shared::constants::{LABEL_POD_NAME, LABEL_TEST_NAME};
 use shared::naming::{self, Role};
 
-use crate::cli::{GlobalArgs, LogsArgs, exit};
+use crate::cli::{GlobalArgs, LogsArgs};
 use crate::client::Cluster;
 use crate::error::PluginError;
+use crate::exit;
 use crate::output::Palette;
 
 /// The roles whose pods to read: the master by default.

@@ -6,8 +6,9 @@ pub mod run;
 pub mod status;
 pub mod tui;
 
-use crate::cli::{Cli, Command, exit};
+use crate::cli::{Cli, Command};
 use crate::error::PluginError;
+use crate::exit;
 
 /// Runs the parsed command line; the result is the process exit code.
 pub async fn execute(cli: Cli) -> Result<u8, PluginError> {

@@ -3,19 +3,21 @@
 //! this machine (`--local`).
 
 pub mod input;
+pub mod local;
 pub mod objects;
 pub mod submit;
 pub mod wait;
 
-use crate::cli::{GlobalArgs, OutputFormat, RunArgs, exit};
+use crate::cli::{GlobalArgs, OutputFormat, RunArgs};
 use crate::client::Cluster;
 use crate::error::PluginError;
+use crate::exit;
 use crate::output::Palette;
 use crate::render::progress;
 
 pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<u8, PluginError> {
     if args.local {
-        return crate::local::command::execute(global, &args).await;
+        return local::execute(global, &args).await;
     }
     check_combinations(&args)?;
     if args.dry_run {

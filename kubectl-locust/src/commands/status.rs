@@ -9,11 +9,12 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 use shared::api::v2::LocustTest;
 
-use crate::cli::{GlobalArgs, OutputFormat, StatusArgs, exit};
+use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
 use crate::client::Cluster;
 use crate::commands::run::objects::resource_name;
 use crate::commands::run::wait::{POLL_INTERVAL_ENV, poll_interval};
 use crate::error::PluginError;
+use crate::exit;
 use crate::output::Palette;
 use crate::render::events::EventRow;
 use crate::render::{detail, table};

@@ -1,8 +1,8 @@
-//! `run --local`: the processes the operator would run, on this machine.
+//! The processes the operator would run for a test, started and supervised on this machine.
 //!
-//! `plan` decides what to start (pure), `status` what to report (pure), `process` does the I/O.
+//! `plan` decides what to start (pure), `status` what to report (pure), `process` does the I/O;
+//! `commands::run::local` is the command around them.
 
-pub mod command;
 pub mod plan;
 pub mod process;
 pub mod status;

@@ -1,11 +1,12 @@
 //! The status a local run reports, in the same shape the operator writes (phase, workers,
 //! conditions, stats), so `run --local` prints, summarizes and exits exactly like `run --wait`.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use shared::api::status::conditions;
 use shared::api::v2::{LocustTestStatus, Phase};
 use shared::stats::{self, RequestsReport};
+use shared::status::upsert_condition;
 
 /// How a local process is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,70 +72,31 @@ pub fn synthesize(
     let connected = observation.report.as_ref().and_then(stats::connected_workers);
     let all_connected = connected.is_some_and(|c| c >= expected);
     let workers_message = format!("{}/{expected} workers connected", connected.unwrap_or(0));
-    let (completed_status, completed_reason, completed_message) = match (&phase, &failed) {
-        (Phase::Failed, Some(why)) => ("True", conditions::completed::TEST_FAILED, why.clone()),
+    let (completed, completed_reason, completed_message) = match (&phase, &failed) {
+        (Phase::Failed, Some(why)) => (true, conditions::completed::TEST_FAILED, why.clone()),
         (Phase::Succeeded, _) => (
-            "True",
+            true,
             conditions::completed::TEST_SUCCEEDED,
             "the master exited with code 0".to_string(),
         ),
         _ => (
-            "False",
+            false,
             conditions::completed::TEST_IN_PROGRESS,
             "the test is running".to_string(),
         ),
     };
-    let condition = |type_: &str, status: &str, reason: &str, message: String| {
-        let unchanged = previous
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == type_ && c.status == status);
-        Condition {
-            type_: type_.to_string(),
-            status: status.to_string(),
-            reason: reason.to_string(),
-            message,
-            last_transition_time: unchanged.map_or(Time(now), |c| c.last_transition_time.clone()),
-            observed_generation: None,
-        }
+    let workers_reason = if all_connected {
+        conditions::workers::ALL_WORKERS_CONNECTED
+    } else {
+        conditions::workers::WAITING_FOR_WORKERS
     };
-    let conditions = vec![
-        condition(
-            conditions::READY,
-            "True",
-            conditions::ready::RESOURCES_CREATED,
-            "master and worker processes started on 127.0.0.1".to_string(),
-        ),
-        if all_connected {
-            condition(
-                conditions::WORKERS_CONNECTED,
-                "True",
-                conditions::workers::ALL_WORKERS_CONNECTED,
-                workers_message,
-            )
-        } else {
-            condition(
-                conditions::WORKERS_CONNECTED,
-                "False",
-                conditions::workers::WAITING_FOR_WORKERS,
-                workers_message,
-            )
-        },
-        condition(
-            conditions::TEST_COMPLETED,
-            completed_status,
-            completed_reason,
-            completed_message,
-        ),
-    ];
     // A run that ends before the master ever answered still has a start time.
     let start_time = observation
         .answered_at
         .map(Time)
         .or_else(|| previous.start_time.clone())
         .or_else(|| phase.is_terminal().then_some(Time(started)));
-    LocustTestStatus {
+    let mut status = LocustTestStatus {
         phase: Some(phase),
         observed_generation: Some(1),
         expected_workers: Some(expected),
@@ -145,19 +107,53 @@ pub fn synthesize(
         } else {
             None
         },
-        conditions: Some(conditions),
+        // Upserted below: a condition whose truth did not change keeps its transition time.
+        conditions: previous.conditions.clone(),
         stats: observation
             .report
             .as_ref()
             .map(|report| stats::summarize(report, now))
             .or_else(|| previous.stats.clone()),
+    };
+    let mut upsert = |type_: &str, truth: bool, reason: &str, message: String| {
+        upsert_condition(&mut status, type_, truth, reason, message, None, now);
+    };
+    upsert(
+        conditions::READY,
+        true,
+        conditions::ready::RESOURCES_CREATED,
+        "master and worker processes started on 127.0.0.1".to_string(),
+    );
+    upsert(
+        conditions::WORKERS_CONNECTED,
+        all_connected,
+        workers_reason,
+        workers_message,
+    );
+    upsert(
+        conditions::TEST_COMPLETED,
+        completed,
+        completed_reason,
+        completed_message,
+    );
+    // A manifest may carry a status of its own: only what a local run reports stays, in its order.
+    let reported = [
+        conditions::READY,
+        conditions::WORKERS_CONNECTED,
+        conditions::TEST_COMPLETED,
+    ];
+    if let Some(list) = status.conditions.as_mut() {
+        list.retain(|c| reported.contains(&c.type_.as_str()));
+        list.sort_by_key(|c| reported.iter().position(|type_| *type_ == c.type_));
     }
+    status
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + second).unwrap()
@@ -254,6 +250,38 @@ mod tests {
             failed.start_time,
             Some(Time(at(0))),
             "a failed run still has a start time"
+        );
+    }
+
+    #[test]
+    fn a_status_carried_by_the_manifest_leaves_only_the_conditions_a_local_run_reports() {
+        let carried: LocustTestStatus = serde_json::from_value(serde_json::json!({
+            "conditions": [
+                {"type": "PodsHealthy", "status": "False", "reason": "ImagePullError", "message": "",
+                 "lastTransitionTime": "2027-01-15T08:00:00Z"},
+                {"type": "TestCompleted", "status": "False", "reason": "TestInProgress", "message": "",
+                 "lastTransitionTime": "2027-01-15T08:00:00Z"},
+            ]
+        }))
+        .unwrap();
+        let observation = LocalObservation {
+            master: Some(ProcessState::Running),
+            ..LocalObservation::default()
+        };
+        let status = synthesize(&carried, &observation, 1, at(0), at(1));
+        let types: Vec<&str> = status.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                conditions::READY,
+                conditions::WORKERS_CONNECTED,
+                conditions::TEST_COMPLETED
+            ]
+        );
+        assert_eq!(
+            condition(&status, conditions::TEST_COMPLETED).last_transition_time,
+            Time("2027-01-15T08:00:00Z".parse().unwrap()),
+            "an unchanged condition keeps its time"
         );
     }
 }

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use shared::api::status::conditions::{self, completed, health, workers};
 use shared::api::v2::{LocustTest, Phase};
-use shared::constants::{LABEL_POD_NAME, LABEL_TEST_NAME};
+use shared::constants::LABEL_POD_NAME;
 use shared::naming;
 
 use crate::output::Palette;
@@ -25,12 +25,7 @@ const WORKERS_SLOW_AFTER_SECONDS: i64 = shared::health::DEFAULT_GRACE_PERIOD.as_
 pub type Events<'a> = Result<&'a [EventRow], &'a str>;
 
 fn condition<'a>(test: &'a LocustTest, type_: &str) -> Option<&'a Condition> {
-    test.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == type_)
+    shared::status::condition(test.status.as_ref()?, type_)
 }
 
 /// Which pods a health message names, as `logs` flags: ``, ` --workers` or ` --all`.
@@ -79,7 +74,7 @@ pub fn next_steps(test: &LocustTest, now: Timestamp) -> Vec<String> {
     let pods_failure = condition(test, conditions::PODS_HEALTHY).filter(|c| c.status == "False");
     if let Some(pods) = pods_failure {
         let logs = format!("kubectl locust logs {name}{} -n {ns}", logs_flag(name, &pods.message));
-        let describe = format!("kubectl describe pods -l {LABEL_TEST_NAME}={name} -n {ns}");
+        let describe = format!("kubectl describe pods -l {} -n {ns}", naming::test_pods_selector(name));
         steps.push(match pods.reason.as_str() {
             health::IMAGE_PULL_ERROR => format!(
                 "The image cannot be pulled: check that spec.image ({}) is spelled right and exists in its \
@@ -149,7 +144,10 @@ pub fn next_steps(test: &LocustTest, now: Timestamp) -> Vec<String> {
             )),
             _ => {}
         }
-        if connected.message.contains("live stats unavailable") {
+        if connected
+            .message
+            .contains(shared::status::live::STATS_UNAVAILABLE_MARKER)
+        {
             steps.push(format!(
                 "The operator cannot read the master's statistics (see the WorkersConnected message): \
                  `kubectl locust logs {name} -n {ns}` shows whether the master runs; a NetworkPolicy may \

@@ -2,9 +2,9 @@
 
 use k8s_openapi::jiff::Timestamp;
 use shared::api::status::conditions;
-use shared::api::v2::{LocustTest, Phase};
+use shared::api::v2::{LocustTest, LocustTestStatus, Phase};
 
-use crate::cli::exit;
+use crate::exit;
 use crate::output::Palette;
 
 /// The exit code once a test has ended: 0 for Succeeded, [`exit::TEST_FAILED`] for Failed;
@@ -25,6 +25,14 @@ pub fn short_duration(seconds: i64) -> String {
         s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
         s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// How long the test has run: from its start to its completion, or to `now` while it runs (a
+/// finished test's time is its duration, not the time since it started). `None` before it started.
+pub fn ran_for(status: &LocustTestStatus, now: Timestamp) -> Option<String> {
+    let start = status.start_time.as_ref()?;
+    let end = status.completion_time.as_ref().map_or(now, |end| end.0);
+    Some(short_duration(end.duration_since(start.0).as_secs()))
 }
 
 /// What the progress line says, without the elapsed time: printed again only when it changes.
@@ -61,13 +69,8 @@ pub fn progress_content(test: &LocustTest, palette: Palette) -> String {
 /// The whole progress line at `now`: the content and the time since the test started.
 pub fn progress_line(test: &LocustTest, palette: Palette, now: Timestamp) -> String {
     let content = progress_content(test, palette);
-    let Some(status) = &test.status else {
-        return content;
-    };
-    // A finished test's time is its duration, not the time since it started.
-    let end = status.completion_time.as_ref().map_or(now, |end| end.0);
-    match &status.start_time {
-        Some(start) => format!("{content}  {}", short_duration(end.duration_since(start.0).as_secs())),
+    match test.status.as_ref().and_then(|status| ran_for(status, now)) {
+        Some(time) => format!("{content}  {time}"),
         None => content,
     }
 }

@@ -7,7 +7,7 @@ use shared::api::status::conditions::{self, completed, health, ready, workers};
 use shared::api::v2::{LocustTest, Phase};
 
 use crate::output::Palette;
-use crate::render::progress::short_duration;
+use crate::render::progress::ran_for;
 
 /// Which columns to print.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,10 +127,7 @@ pub fn row(test: &LocustTest, columns: Columns, now: Timestamp) -> Vec<String> {
         age(test.metadata.creation_timestamp.as_ref().map(|t| t.0), now),
     ]);
     if columns.wide {
-        let duration = status.start_time.as_ref().map(|start| {
-            let end = status.completion_time.as_ref().map_or(now, |t| t.0);
-            short_duration(end.duration_since(start.0).as_secs())
-        });
+        let duration = ran_for(&status, now);
         cells.extend([
             stats.map_or_else(dash, |s| s.users.to_string()),
             stats.map_or_else(dash, |s| s.total_requests.to_string()),

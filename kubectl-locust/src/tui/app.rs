@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::state::{self, Effect, Event, Key, State, Update};
 use super::view;
-use crate::cli::exit;
 use crate::error::PluginError;
+use crate::exit;
 
 const TICK: Duration = Duration::from_millis(250);
 

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use k8s_openapi::jiff::Timestamp;
 use shared::api::v2::{LocustTest, Phase};
 
-use crate::cli::exit;
+use crate::exit;
 use crate::render::events::EventRow;
 use crate::render::progress;
 

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Row, Sparkline, 
 use shared::api::v2::Phase;
 
 use super::state::State;
-use crate::render::progress::short_duration;
+use crate::render::progress::ran_for;
 
 pub fn phase_color(phase: Option<Phase>) -> Color {
     match phase {
@@ -79,10 +79,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
         .as_ref()
         .and_then(|t| t.metadata.namespace.clone())
         .unwrap_or_default();
-    let elapsed = status.start_time.as_ref().map(|start| {
-        let end = status.completion_time.as_ref().map_or(state.now, |t| t.0);
-        short_duration(end.duration_since(start.0).as_secs())
-    });
+    let elapsed = ran_for(&status, state.now);
     let mut spans = vec![
         Span::styled(state.title.clone(), Style::default().add_modifier(Modifier::BOLD)),
         Span::raw(if namespace.is_empty() {

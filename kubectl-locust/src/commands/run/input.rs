@@ -1,7 +1,8 @@
-//! What `run` submits, from the command line: `--locustfile` or a manifest (`-f FILE`, `-f -`),
-//! in the right namespace. The objects themselves are built by [`crate::input`]; this adds what
-//! only the cluster mode needs: v1 manifests, the manifest's own namespace, and the namespace of
-//! a `--dry-run` that must not touch the network.
+//! Reads `run`'s inputs as its command line names them: `--locustfile`, `-f FILE` or `-f -`.
+//!
+//! On top of [`crate::submission`], which builds and checks the objects, this picks the namespace
+//! as kubectl would (a manifest's own, unless `-n` contradicts it; for `--dry-run`, the kubeconfig
+//! file's without the network) and converts v1 manifests.
 
 use std::io::Read;
 use std::path::Path;
@@ -12,7 +13,7 @@ use shared::api::v1;
 
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::error::PluginError;
-use crate::input::{self, Submission};
+use crate::submission::{self, Submission};
 
 /// A submission and what the user should know about how it was read.
 pub struct Prepared {
@@ -30,14 +31,14 @@ pub fn prepare(args: &RunArgs, namespace: &str, explicit_namespace: bool) -> Res
             from_manifest_text(&text, &source, args.name.as_deref(), namespace, explicit_namespace)
         }
         None => Ok(Prepared {
-            submission: input::from_locustfile(args, namespace)?,
+            submission: submission::from_locustfile(args, namespace)?,
             notes: Vec::new(),
         }),
     }
 }
 
 /// The manifest's text and how to name it in messages; `-` is standard input.
-fn read_manifest(path: &Path) -> Result<(String, String), PluginError> {
+pub fn read_manifest(path: &Path) -> Result<(String, String), PluginError> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -91,7 +92,7 @@ pub fn from_manifest_text(
         }
         None => text,
     };
-    let submission = input::from_manifest(text, source, name_override, &namespace)?;
+    let submission = submission::from_manifest(text, source, name_override, &namespace)?;
     Ok(Prepared { submission, notes })
 }
 

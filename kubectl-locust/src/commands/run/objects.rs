@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::cli::OutputFormat;
 use crate::error::PluginError;
-use crate::input::Submission;
+use crate::submission::Submission;
 
 /// The objects in the order they are created: ConfigMaps first, then the test.
 pub fn submission_objects(submission: &Submission) -> Result<Vec<Value>, PluginError> {

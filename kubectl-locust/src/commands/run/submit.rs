@@ -9,7 +9,7 @@ use shared::api::v2::LocustTest;
 
 use crate::client::Cluster;
 use crate::error::PluginError;
-use crate::input::Submission;
+use crate::submission::Submission;
 
 const CONFIG_MAPS: &str = "configmaps";
 const LOCUST_TESTS: &str = "locusttests.locust.io";

@@ -7,9 +7,10 @@ use k8s_openapi::jiff::Timestamp;
 use shared::api::v2::LocustTest;
 use tokio::time::Instant;
 
-use crate::cli::{exit, parse_duration};
+use crate::cli::parse_duration;
 use crate::client::Cluster;
 use crate::error::PluginError;
+use crate::exit;
 use crate::output::{Palette, ProgressPrinter};
 use crate::render::progress;
 

@@ -1,5 +1,7 @@
-//! What `run` submits, decided purely: a LocustTest and the ConfigMaps holding its files, built
-//! from a locustfile and flags or read from a manifest, and checked with the CRD's own rules.
+//! The objects a test is submitted as: its LocustTest and the ConfigMaps holding its files.
+//!
+//! Built from a locustfile and flags, or from a manifest's text, and checked with the CRD's own
+//! rules; nothing here talks to a cluster.
 
 use std::collections::BTreeMap;
 use std::path::Path;

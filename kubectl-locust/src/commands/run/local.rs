@@ -2,44 +2,33 @@
 //! and exit codes as `run --wait`.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::plan::{self, ConfigMapFiles};
-use super::process::{self, free_endpoints};
-use super::{Ending, LocalRun};
-use crate::cli::{GlobalArgs, RunArgs, exit};
+use super::input::read_manifest;
+use crate::cli::{GlobalArgs, RunArgs};
 use crate::error::PluginError;
-use crate::input::{self, Submission};
+use crate::exit;
+use crate::local::plan::{self, ConfigMapFiles};
+use crate::local::process::{self, free_endpoints};
+use crate::local::{self, Ending, LocalRun};
 use crate::output::{Palette, ProgressPrinter};
 use crate::render::progress;
+use crate::submission::{self, Submission};
 
 /// How often the local master's stats are read and progress is shown.
 const POLL: Duration = Duration::from_secs(1);
 
 /// The test and ConfigMaps `run` would submit, from `--locustfile` or `-f`.
-pub fn submission(args: &RunArgs, namespace: &str) -> Result<Submission, PluginError> {
+fn read_submission(args: &RunArgs, namespace: &str) -> Result<Submission, PluginError> {
     match &args.filename {
         Some(path) => {
-            let (text, source) = if path.as_os_str() == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|error| PluginError::Other(format!("cannot read standard input: {error}")))?;
-                (text, "standard input".to_string())
-            } else {
-                let text = std::fs::read_to_string(path).map_err(|error| PluginError::File {
-                    path: path.clone(),
-                    detail: error.to_string(),
-                })?;
-                (text, path.display().to_string())
-            };
-            input::from_manifest(&text, &source, args.name.as_deref(), namespace)
+            let (text, source) = read_manifest(path)?;
+            submission::from_manifest(&text, &source, args.name.as_deref(), namespace)
         }
-        None => input::from_locustfile(args, namespace),
+        None => submission::from_locustfile(args, namespace),
     }
 }
 
@@ -47,10 +36,10 @@ pub async fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, PluginEr
     crate::tui::app::require_terminal(args.tui)?;
     let palette = Palette::new(global.color);
     let namespace = global.namespace.clone().unwrap_or_else(|| "default".to_string());
-    let submission = submission(args, &namespace)?;
+    let submission = read_submission(args, &namespace)?;
     let mut config_maps: BTreeMap<String, ConfigMapFiles> = plan::files_of(&submission.config_maps);
     for (name, path) in &args.configmaps {
-        config_maps.insert(name.clone(), input::read_flat_dir(path)?);
+        config_maps.insert(name.clone(), submission::read_flat_dir(path)?);
     }
     let version = process::check_locust(&args.locust).await?;
     let endpoints = free_endpoints()?;
@@ -82,7 +71,7 @@ pub async fn execute(global: &GlobalArgs, args: &RunArgs) -> Result<u8, PluginEr
             std::future::pending::<()>().await;
         }
     };
-    let result = super::run(
+    let result = local::run(
         submission.test,
         &plan,
         &args.locust,
@@ -121,7 +110,7 @@ async fn run_in_tui(
     let interrupt = async {
         let _ = view_closed.await;
     };
-    let run = super::run(
+    let run = local::run(
         test,
         plan,
         &args.locust,
