@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, anyhow, bail};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
+use kube::Client;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::Value;
 use tokio::process::Command;
 
@@ -33,30 +32,18 @@ pub struct Cluster {
     pub run: String,
 }
 
+/// Names the suite in every request (an API server's audit log tells it apart).
+const USER_AGENT: &str = concat!("locust-e2e/", env!("CARGO_PKG_VERSION"));
+
 /// The label on the suite's namespaces that names the run.
 pub const RUN_LABEL: &str = "locust.io/e2e-run";
 
 /// Reaches the cluster of the kubeconfig (or the in-cluster service account), within `limit`.
 /// `Err` says why not, in words for the skip message.
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>, limit: Duration) -> Result<Cluster, String> {
-    let mut config = if kubeconfig.is_none() && context.is_none() {
-        Config::infer()
-            .await
-            .map_err(|error| format!("no cluster is configured ({error})"))?
-    } else {
-        let options = KubeConfigOptions {
-            context: context.map(str::to_string),
-            ..KubeConfigOptions::default()
-        };
-        let file = match kubeconfig {
-            Some(path) => Kubeconfig::read_from(path),
-            None => Kubeconfig::read(),
-        };
-        let file = file.map_err(|error| format!("no kubeconfig could be read: {error}"))?;
-        Config::from_custom_kubeconfig(file, &options)
-            .await
-            .map_err(|error| format!("context {}: {error}", context.unwrap_or("(current)")))?
-    };
+    let mut config = connect::kubeconfig::kube_config(kubeconfig, context, USER_AGENT)
+        .await
+        .map_err(|error| error.to_string())?;
     config.connect_timeout = Some(limit);
     config.read_timeout = Some(limit);
     let server = config.cluster_url.to_string();

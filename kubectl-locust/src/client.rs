@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use shared::api::v2::LocustTest;
 
@@ -43,10 +42,6 @@ impl Cluster {
         // An unreachable server should fail in seconds, not after the OS's TCP timeout.
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
-        // Named in every request, as kubectl names itself, so audit logs tell the plugin apart.
-        config
-            .headers
-            .push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
         let server = config.cluster_url.to_string();
         let namespace = global
             .namespace
@@ -180,26 +175,11 @@ impl Cluster {
 }
 
 async fn load_config(global: &GlobalArgs) -> Result<Config, PluginError> {
-    let options = KubeConfigOptions {
-        context: global.context.clone(),
-        ..KubeConfigOptions::default()
-    };
-    let from_file = match &global.kubeconfig {
-        Some(path) => Some(Kubeconfig::read_from(path).map_err(|error| PluginError::Kubeconfig {
-            detail: format!("{}: {error}", path.display()),
-        })?),
-        None => None,
-    };
-    let result = match (from_file, &global.context) {
-        (Some(kubeconfig), _) => Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|error| error.to_string()),
-        (None, Some(_)) => Config::from_kubeconfig(&options)
-            .await
-            .map_err(|error| error.to_string()),
-        (None, None) => Config::infer().await.map_err(|error| error.to_string()),
-    };
-    result.map_err(|detail| PluginError::Kubeconfig { detail })
+    connect::kubeconfig::kube_config(global.kubeconfig.as_deref(), global.context.as_deref(), USER_AGENT)
+        .await
+        .map_err(|error| PluginError::Kubeconfig {
+            detail: error.to_string(),
+        })
 }
 
 /// See [`Cluster::translate`].

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser;
 use kube::api::{Api, ListParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use operator::cli::{Args, LogFormat};
 use operator::context::Context;
@@ -50,29 +49,14 @@ fn init_logging(format: LogFormat, level: &str) {
 }
 
 async fn kube_config(args: &Args) -> anyhow::Result<Config> {
-    let config = if args.kubeconfig.is_some() || args.context.is_some() {
-        let options = KubeConfigOptions {
-            context: args.context.clone(),
-            ..KubeConfigOptions::default()
-        };
-        match &args.kubeconfig {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path)
-                    .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
-                Config::from_custom_kubeconfig(kubeconfig, &options).await?
+    connect::kubeconfig::kube_config(args.kubeconfig.as_deref(), args.context.as_deref(), USER_AGENT)
+        .await
+        .map_err(|error| match error {
+            connect::kubeconfig::KubeconfigError::Nothing(_) => {
+                anyhow::anyhow!("{error}: run in a pod, or set KUBECONFIG / --kubeconfig / --context")
             }
-            None => Config::from_kubeconfig(&options).await?,
-        }
-    } else {
-        Config::infer()
-            .await
-            .context("no cluster configuration found: run in a pod, or set KUBECONFIG / --kubeconfig / --context")?
-    };
-    let mut config = config;
-    config
-        .headers
-        .push((::http::header::USER_AGENT, ::http::HeaderValue::from_static(USER_AGENT)));
-    Ok(config)
+            other => anyhow::Error::new(other),
+        })
 }
 
 /// Fails early, with what to do, when the cluster is unreachable or the CRD is missing.

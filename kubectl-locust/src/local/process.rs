@@ -10,11 +10,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use shared::command::LocalEndpoints;
-use shared::stats::{self, RequestsReport};
+use shared::stats::RequestsReport;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -250,36 +247,27 @@ async fn collect(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<VecDeque<String
 
 /// Reads the master's `/stats/requests`; `None` while it does not answer (starting, or gone).
 pub struct StatsReader {
-    client: Client<hyper_util::client::legacy::connect::HttpConnector, Empty<bytes::Bytes>>,
-    url: http::Uri,
+    reader: connect::stats::Reader,
 }
 
 impl StatsReader {
+    /// A reader of the local master whose web UI listens on `web_port`.
     pub fn new(web_port: u16) -> Result<Self, PluginError> {
-        let url = format!("http://127.0.0.1:{web_port}{}", stats::REQUESTS_PATH)
-            .parse()
-            .map_err(|error| PluginError::Other(format!("bad stats URL: {error}")))?;
+        let access = connect::stats::Access::Direct(format!("http://127.0.0.1:{web_port}"));
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            url,
+            reader: connect::stats::Reader::new(access, STATS_TIMEOUT, STATS_TIMEOUT),
         })
     }
 
+    /// The master's latest report.
     pub async fn read(&self) -> Option<RequestsReport> {
-        let request = async {
-            let response = self.client.get(self.url.clone()).await.ok()?;
-            if !response.status().is_success() {
-                return None;
-            }
-            let body = response.into_body().collect().await.ok()?.to_bytes();
-            stats::parse_report(&body).ok()
-        };
-        tokio::time::timeout(Duration::from_secs(2), request)
-            .await
-            .ok()
-            .flatten()
+        // Any namespace and name: a direct reader reads the one address it was given.
+        self.reader.fetch("local", "local").await.ok()
     }
 }
+
+/// How long one read of the local master may take.
+const STATS_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {

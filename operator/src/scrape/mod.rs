@@ -6,16 +6,15 @@
 //! per-test series at scrape time. Reads run with a timeout each and at most `concurrency` at once,
 //! so a slow or dead master costs one slot for one timeout and never delays the others.
 //!
-//! [`cache`] holds the readings, [`reader`] reads one master, [`scheduler`] runs the rounds.
+//! [`cache`] holds the readings, `connect::stats` reads one master, [`scheduler`] runs the rounds.
 
 pub mod cache;
-pub mod reader;
 pub mod scheduler;
 
 use std::time::Duration;
 
 pub use cache::{Entry, LiveStats, Reading, StatsCache, TestKey};
-pub use reader::{Access, Reader};
+pub use connect::stats::{Access, Reader};
 pub use scheduler::{Scraper, is_running, needs_reconcile};
 
 /// How often each running master is read, unless configured otherwise.

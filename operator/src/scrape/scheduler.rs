@@ -17,10 +17,10 @@ use shared::status::stats_write_due;
 
 use super::ScrapeSettings;
 use super::cache::{Entry, Reading, StatsCache, TestKey};
-use super::reader::{Access, Reader};
 use crate::cache::TestObject;
 use crate::cache::phase_of;
 use crate::settings::Clock;
+use connect::stats::{Access, Reader};
 
 /// Whether the scraper reads this test: it runs (its master Job has an active pod) and is not
 /// being deleted. Pending masters are still starting; finished ones are gone or about to be.
