@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use integration_tests::fake_api::FakeApi;
+use fake_api::FakeApi;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
 

@@ -85,6 +85,13 @@ impl Context {
         }
     }
 
+    /// A context for tests and benchmarks: default settings and configuration, metrics that count
+    /// no test per phase, the watched objects in `cache`, and `clock`.
+    pub fn for_test(client: Client, cache: Cache, clock: Clock) -> Self {
+        let metrics = Arc::new(Metrics::new(Box::new(Vec::new)));
+        Self::new(client, OperatorConfig::default(), Settings::default(), metrics, cache).with_clock(clock)
+    }
+
     /// The same context on another clock (tests).
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {

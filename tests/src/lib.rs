@@ -1,10 +1,7 @@
-//! Helpers for tests across the workspace's deliverables. [`helm`] renders the chart with the real
-//! `helm` binary and hands back the objects as JSON values; [`fake_api`] is an in-memory Kubernetes
-//! API server that the operator's and the plugin's tests drive through a real `kube::Client`.
-
-// Test support: a broken fixture should stop the test loudly.
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-pub mod fake_api;
+//! Helpers for tests across the workspace's deliverables: [`helm`] renders the chart with the real
+//! `helm` binary and hands back the objects as JSON values. (The in-memory Kubernetes API server
+//! the operator's and the plugin's tests drive through a real `kube::Client` is the `fake-api`
+//! crate, `tests/fake-api`.)
 
 pub mod helm {
     //! `helm template` / `helm install --dry-run=client` of `charts/locust-operator`.

@@ -2,15 +2,16 @@
 //! real `kube::Client` talks to, so reconcile code runs unchanged with no cluster; the operator's
 //! context against it; and a running test wired to a live-statistics cache.
 
-// Each test binary that includes this module uses a different subset of the helpers.
+// The tests and each benchmark that includes this module use a different subset of the helpers.
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-pub use integration_tests::fake_api;
+pub use fake_api;
 pub mod process;
 pub mod stats;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub use fake_api::{FakeApi, ObjectKey, RecordedEvent};
 use kube::runtime::controller::Action;
@@ -67,11 +68,12 @@ impl Operator {
 
     /// A context with the default settings and metrics that count nothing per phase.
     pub fn default_for(fake: &FakeApi) -> Self {
-        Self::new(
-            fake,
-            Settings::default(),
-            Arc::new(Metrics::new(Box::new(Default::default))),
-        )
+        let (filler, cache) = CacheFiller::new();
+        Self {
+            ctx: Arc::new(Context::for_test(fake.client(), cache, fake.clock())),
+            fake: fake.clone(),
+            filler: Mutex::new(filler),
+        }
     }
 
     /// Makes the cache hold what the fake holds now.
@@ -116,5 +118,14 @@ impl Operator {
     /// One reconcile of test `name` in `namespace` with the cache as it is (no new observation).
     pub async fn reconcile_cached(&self, namespace: &str, name: &str) -> Result<Action, Error> {
         operator::reconcile::reconcile(self.cached(namespace, name), self.ctx.clone()).await
+    }
+}
+
+/// Polls `done` every 20 ms for up to 10 s; panics saying `what` when it never holds.
+pub async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -1,0 +1,13 @@
+//! The plugin's integration tests, one module per area, in one test binary (one link of kube,
+//! k8s-openapi and rustls instead of one per file). The harness they share is in `tests/support/`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod completion;
+mod local;
+mod logs;
+mod run;
+mod status;
+mod tui;

@@ -1,0 +1,6 @@
+//! Tests across crates and tools, one module per deliverable, in one test binary: the Helm chart,
+//! the krew manifest and the release script, and the scripts' shell functions.
+
+mod chart;
+mod krew;
+mod scripts;
