@@ -48,13 +48,18 @@ impl Access {
     /// Where the statistics of test `name` in `namespace` are read: a URL, or for the API proxy
     /// the path on the API server.
     pub fn location(&self, namespace: &str, name: &str) -> String {
+        self.location_of(namespace, name, REQUESTS_PATH)
+    }
+
+    /// Where `path` (e.g. `/stats/report`) of test `name`'s master in `namespace` is read.
+    pub fn location_of(&self, namespace: &str, name: &str, path: &str) -> String {
         let master = naming::master_name(name);
         match self {
-            Self::ServiceDns => format!("http://{master}.{namespace}.svc:{WEB_UI_PORT}{REQUESTS_PATH}"),
+            Self::ServiceDns => format!("http://{master}.{namespace}.svc:{WEB_UI_PORT}{path}"),
             Self::ApiProxy(_) => {
-                format!("/api/v1/namespaces/{namespace}/services/{master}:{WEB_UI_PORT}/proxy{REQUESTS_PATH}")
+                format!("/api/v1/namespaces/{namespace}/services/{master}:{WEB_UI_PORT}/proxy{path}")
             }
-            Self::Direct(base) => format!("{}{REQUESTS_PATH}", base.trim_end_matches('/')),
+            Self::Direct(base) => format!("{}{path}", base.trim_end_matches('/')),
         }
     }
 
@@ -108,12 +113,33 @@ impl Reader {
     pub async fn fetch(&self, namespace: &str, name: &str) -> Result<RequestsReport, String> {
         let location = self.access.location(namespace, name);
         let read = async {
-            let body = match &self.access {
-                Access::ApiProxy(client) => get_via_api(client, &location).await?,
-                Access::ServiceDns | Access::Direct(_) => self.get_direct(&location).await?,
-            };
+            let body = self.get(&location, "application/json").await?;
             stats::parse_report(&body).map_err(|error| error.to_string())
         };
+        self.bounded(namespace, name, read).await
+    }
+
+    /// Reads `path` of test `name`'s master in `namespace` (Locust's `/stats/report` HTML, its
+    /// `/stats/requests/csv`, ...) once, within the timeout, as bytes; `Err` says why not.
+    pub async fn fetch_path(&self, namespace: &str, name: &str, path: &str) -> Result<Bytes, String> {
+        let location = self.access.location_of(namespace, name, path);
+        self.bounded(namespace, name, self.get(&location, "*/*")).await
+    }
+
+    async fn get(&self, location: &str, accept: &str) -> Result<Bytes, String> {
+        match &self.access {
+            Access::ApiProxy(client) => get_via_api(client, location, accept).await,
+            Access::ServiceDns | Access::Direct(_) => self.get_direct(location, accept).await,
+        }
+    }
+
+    /// `read` within the timeout; a failure names the master.
+    async fn bounded<T>(
+        &self,
+        namespace: &str,
+        name: &str,
+        read: impl Future<Output = Result<T, String>>,
+    ) -> Result<T, String> {
         let outcome = match tokio::time::timeout(self.timeout, read).await {
             Ok(outcome) => outcome,
             Err(_) => Err(format!("no answer within {}", humantime::format_duration(self.timeout))),
@@ -121,9 +147,9 @@ impl Reader {
         outcome.map_err(|why| format!("{}: {why}", self.access.target(namespace, name)))
     }
 
-    async fn get_direct(&self, location: &str) -> Result<Bytes, String> {
+    async fn get_direct(&self, location: &str, accept: &str) -> Result<Bytes, String> {
         let request = Request::get(location)
-            .header(header::ACCEPT, "application/json")
+            .header(header::ACCEPT, accept)
             .body(Empty::new())
             .map_err(|error| format!("invalid address {location}: {error}"))?;
         let response = self.http.request(request).await.map_err(|error| {
@@ -137,9 +163,9 @@ impl Reader {
     }
 }
 
-async fn get_via_api(client: &kube::Client, path: &str) -> Result<Bytes, String> {
+async fn get_via_api(client: &kube::Client, path: &str, accept: &str) -> Result<Bytes, String> {
     let request = Request::get(path)
-        .header(header::ACCEPT, "application/json")
+        .header(header::ACCEPT, accept)
         .body(kube::client::Body::empty())
         .map_err(|error| format!("invalid path {path}: {error}"))?;
     let response = client.send(request).await.map_err(|error| root_cause(&error))?;

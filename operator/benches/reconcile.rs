@@ -454,6 +454,8 @@ impl LargeTest {
             stats: None,
             stats_unreachable: None,
             creation_retry: None,
+            thresholds: None,
+            last_stats: None,
         }
     }
 }

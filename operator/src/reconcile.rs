@@ -6,23 +6,25 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, ObjectReference, Service};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType as KubeEventType};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::api::status::{LocustTestStatus, Phase};
+use shared::api::status::{LocustTestStatus, Phase, ReportStatus};
 use shared::api::v2::LocustTest;
 use shared::build;
 use shared::health::{self, MountFailure};
 use shared::naming;
+use shared::report;
 use shared::status::{self, Child, EventNote, EventType, Observation};
 
 use crate::cache::TestObject;
 use crate::context::Context;
 use crate::error::{Error, InStep as _, Step};
+use crate::scrape::cache::FinalReport;
 
 /// Reconciles one LocustTest as the watch delivered it. An object whose spec cannot be read
 /// (for example a v1 object stored without the conversion webhook) gets a status that says so;
@@ -252,8 +254,13 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
         stats: live.stats,
         stats_unreachable: live.unreachable,
         creation_retry,
+        thresholds: test.spec.thresholds.as_ref(),
+        last_stats: live.last_report.as_deref(),
     };
-    let step = status::derive(&previous, &observation, &ctx.settings.status, now);
+    let mut step = status::derive(&previous, &observation, &ctx.settings.status, now);
+    if let Some(final_report) = live.final_report.filter(|_| previous.report.is_none()) {
+        step.status.report = save_report(test, &final_report, ctx).await;
+    }
     if step.status != previous {
         patch_status(ctx, &namespace, &name, &uid, &step.status).await?;
     }
@@ -263,6 +270,40 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
         return Err(error);
     }
     Ok(step.requeue_after.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Saves Locust's final report of `test` into its report ConfigMap, once; what `status.report`
+/// says about it. A report that cannot be saved never fails the test: the status says why. `None`
+/// when the API server could not be reached (the next pass tries again).
+async fn save_report(test: &LocustTest, final_report: &FinalReport, ctx: &Context) -> Option<ReportStatus> {
+    let test_key = format!("{}/{}", test.namespace().unwrap_or_default(), test.name_any());
+    let mut stored = report::store(test, &final_report.files, final_report.read_at);
+    if let Some(config_map) = &stored.config_map {
+        let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &test.namespace().unwrap_or_default());
+        match create_child(&config_maps, config_map, &ctx.settings.field_manager).await {
+            Ok(Creation::Created | Creation::Existed) => {
+                tracing::info!(test = %test_key, config_map = %config_map.name_any(), "saved Locust's final report");
+            }
+            Ok(Creation::Refused(message)) => {
+                tracing::warn!(test = %test_key, %message, "the API server refused the report ConfigMap");
+                stored.status.config_map = None;
+                stored.status.files = None;
+                stored.status.message = Some(format!("report not saved: {message}"));
+            }
+            Err(error) => {
+                tracing::warn!(test = %test_key, error = %server_words(&error), "cannot save the final report yet; retrying");
+                return None;
+            }
+        }
+    }
+    if !final_report.missing.is_empty() {
+        let missing = format!("not read from the master: {}", final_report.missing.join("; "));
+        stored.status.message = Some(match stored.status.message.take() {
+            Some(message) => format!("{message}; {missing}"),
+            None => missing,
+        });
+    }
+    Some(stored.status)
 }
 
 /// The kubelet's `FailedMount` warnings for pods stuck creating: the only place a missing

@@ -10,6 +10,8 @@ pub mod crd;
 pub mod health;
 pub mod naming;
 pub mod observed;
+pub mod report;
 pub mod stats;
 pub mod status;
+pub mod thresholds;
 pub mod validation;

@@ -96,6 +96,9 @@ pub struct EndpointStats {
     /// Requests per second right now.
     #[serde(default, deserialize_with = "null_as_default")]
     pub current_rps: f64,
+    /// Requests per second over the whole run (requests / run time).
+    #[serde(default)]
+    pub total_rps: Option<f64>,
     /// Failures per second right now.
     #[serde(default, deserialize_with = "null_as_default")]
     pub current_fail_per_sec: f64,
@@ -105,7 +108,8 @@ pub struct EndpointStats {
 }
 
 impl EndpointStats {
-    fn is_aggregated(&self) -> bool {
+    /// Whether this is the row over all endpoints.
+    pub fn is_aggregated(&self) -> bool {
         AGGREGATED_ROWS.contains(&self.name.as_str())
     }
 }

@@ -114,6 +114,8 @@ pub fn synthesize(
             .as_ref()
             .map(|report| stats::summarize(report, now))
             .or_else(|| previous.stats.clone()),
+        thresholds: previous.thresholds.clone(),
+        report: previous.report.clone(),
     };
     let mut upsert = |type_: &str, truth: bool, reason: &str, message: String| {
         upsert_condition(&mut status, type_, truth, reason, message, None, now);

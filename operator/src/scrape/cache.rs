@@ -75,6 +75,21 @@ pub struct Entry {
     pub at: Timestamp,
     /// What the master said, or why it said nothing.
     pub reading: Reading,
+    /// The last report the master answered with (this reading's, or an earlier one's when this
+    /// one is not an answer); [`StatsCache::record`] keeps it.
+    pub last_report: Option<Arc<RequestsReport>>,
+}
+
+impl Entry {
+    /// The reading of test incarnation `uid` in the round that started at `at`.
+    pub fn new(uid: Option<String>, at: Timestamp, reading: Reading) -> Self {
+        Self {
+            uid,
+            at,
+            reading,
+            last_report: None,
+        }
+    }
 }
 
 /// What a reconcile takes from the cache for one test: the parts of `shared::status::Observation`
@@ -87,6 +102,24 @@ pub struct LiveStats {
     pub stats: Option<TestStats>,
     /// Why the master could not be read.
     pub unreachable: Option<String>,
+    /// The last report the master answered with, also after it stopped answering (it has quit):
+    /// what the thresholds are checked on when the run ends.
+    pub last_report: Option<Arc<RequestsReport>>,
+    /// Locust's final report, read once the master said it had stopped.
+    pub final_report: Option<Arc<FinalReport>>,
+}
+
+/// Locust's own report of a run, read from the master once it has stopped (before it quits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalReport {
+    /// The test incarnation it belongs to.
+    pub uid: Option<String>,
+    /// When it was read.
+    pub read_at: Timestamp,
+    /// The files (`shared::report` names), uncompressed.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Files that could not be read, and why.
+    pub missing: Vec<String>,
 }
 
 /// The latest reading of every running test, shared by the scraper (writes), reconciles and
@@ -94,6 +127,7 @@ pub struct LiveStats {
 #[derive(Debug, Default)]
 pub struct StatsCache {
     entries: RwLock<BTreeMap<TestKey, Entry>>,
+    final_reports: RwLock<BTreeMap<TestKey, Arc<FinalReport>>>,
 }
 
 impl StatsCache {
@@ -110,9 +144,18 @@ impl StatsCache {
         self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Stores the latest reading of `key` and returns the one it replaces.
-    pub fn record(&self, key: TestKey, entry: Entry) -> Option<Entry> {
-        self.write().insert(key, entry)
+    /// Stores the latest reading of `key` and returns the one it replaces. A reading that is not
+    /// an answer keeps the last answer of the same test (see [`Entry::last_report`]).
+    pub fn record(&self, key: TestKey, mut entry: Entry) -> Option<Entry> {
+        let mut entries = self.write();
+        let previous = entries.get(&key);
+        entry.last_report = match &entry.reading {
+            Reading::Answered { report, .. } => Some(Arc::clone(report)),
+            Reading::Unreachable(_) => previous
+                .filter(|previous| previous.uid == entry.uid)
+                .and_then(|previous| previous.last_report.clone()),
+        };
+        entries.insert(key, entry)
     }
 
     /// The latest reading of `key`.
@@ -122,12 +165,38 @@ impl StatsCache {
 
     /// Forgets `key`; true if it was there.
     pub fn remove(&self, key: &TestKey) -> bool {
+        self.finals_mut().remove(key);
         self.write().remove(key).is_some()
     }
 
     /// Keeps only the tests `keep` accepts.
     pub fn retain(&self, mut keep: impl FnMut(&TestKey) -> bool) {
         self.write().retain(|key, _| keep(key));
+        self.finals_mut().retain(|key, _| keep(key));
+    }
+
+    fn finals_mut(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<TestKey, Arc<FinalReport>>> {
+        self.final_reports
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Keeps `report` as the final report of `key`.
+    pub fn record_final_report(&self, key: TestKey, report: FinalReport) {
+        self.finals_mut().insert(key, Arc::new(report));
+    }
+
+    /// Whether the final report of test incarnation `uid` of `key` has been read.
+    pub fn has_final_report(&self, key: &TestKey, uid: Option<&str>) -> bool {
+        self.final_report(key, uid).is_some()
+    }
+
+    fn final_report(&self, key: &TestKey, uid: Option<&str>) -> Option<Arc<FinalReport>> {
+        let finals = self
+            .final_reports
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        finals.get(key).filter(|report| report.uid.as_deref() == uid).cloned()
     }
 
     /// The tests with a reading, in namespace/name order.
@@ -147,14 +216,19 @@ impl StatsCache {
         {
             return LiveStats::default();
         }
+        let final_report = self.final_report(&TestKey::new(namespace, name), entry.uid.as_deref());
         match &entry.reading {
             Reading::Answered { summary, workers, .. } => LiveStats {
                 connected_workers: *workers,
                 stats: Some(summary.clone()),
                 unreachable: None,
+                last_report: entry.last_report.clone(),
+                final_report,
             },
             Reading::Unreachable(why) => LiveStats {
                 unreachable: Some(why.clone()),
+                last_report: entry.last_report.clone(),
+                final_report,
                 ..LiveStats::default()
             },
         }

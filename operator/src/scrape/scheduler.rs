@@ -12,15 +12,19 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use shared::api::status::{LocustTestStatus, Phase};
-use shared::stats::RequestsReport;
+use shared::report;
+use shared::stats::{REQUESTS_PATH, RequestsReport};
 use shared::status::stats_write_due;
 
 use super::ScrapeSettings;
-use super::cache::{Entry, Reading, StatsCache, TestKey};
+use super::cache::{Entry, FinalReport, Reading, StatsCache, TestKey};
 use crate::cache::TestObject;
 use crate::cache::phase_of;
 use crate::settings::Clock;
 use connect::stats::{Access, Reader};
+
+/// Locust's state once a run has stopped (it quits after its autoquit window).
+pub const LOCUST_STOPPED: &str = "stopped";
 
 /// Whether the scraper reads this test: it runs (its master Job has an active pod) and is not
 /// being deleted. Pending masters are still starting; finished ones are gone or about to be.
@@ -96,6 +100,25 @@ impl Scraper {
         self.reader.fetch(namespace, name).await
     }
 
+    /// Reads Locust's report files from test `key`'s master (see `shared::report`); files it
+    /// cannot read are listed with why.
+    async fn read_final_report(&self, key: &TestKey, uid: Option<String>, at: Timestamp) -> FinalReport {
+        let mut report = FinalReport {
+            uid,
+            read_at: at,
+            files: Vec::new(),
+            missing: Vec::new(),
+        };
+        let paths = std::iter::once((report::STATS_JSON_FILE, REQUESTS_PATH)).chain(report::FILES_FROM_MASTER);
+        for (file, path) in paths {
+            match self.reader.fetch_path(&key.namespace, &key.name, path).await {
+                Ok(bytes) => report.files.push((file.to_string(), bytes.to_vec())),
+                Err(why) => report.missing.push(format!("{file}: {why}")),
+            }
+        }
+        report
+    }
+
     /// One round: reads every running test among `tests` (at most `concurrency` at once), records
     /// the readings, evicts tests that no longer run, and returns the tests whose status should
     /// change (see [`needs_reconcile`]).
@@ -110,26 +133,43 @@ impl Scraper {
         let keys: BTreeSet<TestKey> = running.iter().map(|(key, _)| key.clone()).collect();
         self.cache.retain(|key| keys.contains(key));
 
-        let readings: Vec<(TestKey, Arc<TestObject>, Result<RequestsReport, String>)> = futures::stream::iter(running)
+        type Read = (
+            TestKey,
+            Arc<TestObject>,
+            Result<RequestsReport, String>,
+            Option<FinalReport>,
+        );
+        let readings: Vec<Read> = futures::stream::iter(running)
             .map(|(key, test)| async move {
                 let outcome = self.fetch(&key.namespace, &key.name).await;
-                (key, test, outcome)
+                // Locust has stopped and will quit after its autoquit window: its report now.
+                let final_report = match &outcome {
+                    Ok(report)
+                        if report.state == LOCUST_STOPPED
+                            && !self.cache.has_final_report(&key, test.uid().as_deref()) =>
+                    {
+                        Some(self.read_final_report(&key, test.uid(), at).await)
+                    }
+                    _ => None,
+                };
+                (key, test, outcome, final_report)
             })
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
 
         let mut wanted = Vec::new();
-        for (key, test, outcome) in readings {
+        for (key, test, outcome, final_report) in readings {
+            // A report to save is a reason to reconcile, like a status that would change.
+            let report_to_save = final_report.is_some();
+            if let Some(final_report) = final_report {
+                self.cache.record_final_report(key.clone(), final_report);
+            }
             let reading = match outcome {
                 Ok(report) => Reading::answered(report, at),
                 Err(why) => Reading::Unreachable(why),
             };
-            let entry = Entry {
-                uid: test.uid(),
-                at,
-                reading,
-            };
+            let entry = Entry::new(test.uid(), at, reading);
             let previous = self.cache.record(key.clone(), entry.clone());
             let recorded: LocustTestStatus = test
                 .0
@@ -138,7 +178,7 @@ impl Scraper {
                 .and_then(|test| test.status.clone())
                 .unwrap_or_default();
             log_reachability_change(&key, previous.as_ref(), &entry);
-            if needs_reconcile(&recorded, previous.as_ref(), &entry, self.settings.interval) {
+            if report_to_save || needs_reconcile(&recorded, previous.as_ref(), &entry, self.settings.interval) {
                 wanted.push(ObjectRef::new(&key.name).within(&key.namespace));
             }
         }
@@ -224,23 +264,19 @@ mod tests {
     }
 
     fn answered(summary: TestStats, time: &str) -> Entry {
-        Entry {
-            uid: None,
-            at: at(time),
-            reading: Reading::Answered {
+        Entry::new(
+            None,
+            at(time),
+            Reading::Answered {
                 report: Arc::new(RequestsReport::default()),
                 workers: summary.workers,
                 summary,
             },
-        }
+        )
     }
 
     fn unreachable(time: &str) -> Entry {
-        Entry {
-            uid: None,
-            at: at(time),
-            reading: Reading::Unreachable("cannot connect".into()),
-        }
+        Entry::new(None, at(time), Reading::Unreachable("cannot connect".into()))
     }
 
     fn recorded(stats: Option<TestStats>, connected: Option<i32>) -> LocustTestStatus {

@@ -186,6 +186,7 @@ pub fn lift_spec(spec: &v1::LocustTestSpec) -> v2::LocustTestSpec {
         volume_mounts: None,
         security: None,
         observability: None,
+        thresholds: None,
     }
 }
 

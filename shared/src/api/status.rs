@@ -36,6 +36,52 @@ pub struct LocustTestStatus {
     /// Live statistics read from the master's web API; the last values stay after the test ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<TestStats>,
+    /// Each limit of `spec.thresholds` checked on the final statistics, in spec order (set when
+    /// the run ends; the ThresholdsMet condition sums them up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Vec<ThresholdResult>>,
+    /// Locust's final report, saved from the master before it quit (`kubectl locust report`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportStatus>,
+}
+
+/// One limit of `spec.thresholds`, checked.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(transform = without_defaults)]
+pub struct ThresholdResult {
+    /// `all requests`, or the endpoint (`GET /checkout`, or `/checkout` for every method).
+    pub subject: String,
+    /// The field that sets the limit: maxFailRatio, maxP95ResponseTimeMs, maxMedianResponseTimeMs
+    /// or minRps.
+    pub limit: String,
+    /// The limit.
+    pub allowed: f64,
+    /// What the run measured; absent when the subject had no requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<f64>,
+    /// Whether the limit was met.
+    #[serde(default)]
+    pub met: bool,
+}
+
+/// Where Locust's final report of the run is kept, or why it is not.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportStatus {
+    /// The ConfigMap in the test's namespace that holds the report (gzip in binaryData); absent
+    /// when it could not be saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<String>,
+    /// The files it holds (e.g. `report.html`, `requests.csv`, `failures.csv`, `stats.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
+    /// When the operator read the report from the master.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_time: Option<Time>,
+    /// What was left out, or why nothing was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A compact summary of the master's statistics, as its web API reported them.
@@ -152,6 +198,8 @@ pub mod conditions {
     pub const PODS_HEALTHY: &str = "PodsHealthy";
     /// The spec was edited after creation and the edit is ignored.
     pub const SPEC_DRIFTED: &str = "SpecDrifted";
+    /// The run met `spec.thresholds` (only on tests that set thresholds).
+    pub const THRESHOLDS_MET: &str = "ThresholdsMet";
 
     /// Reasons of the Ready condition.
     pub mod ready {
@@ -170,6 +218,19 @@ pub mod conditions {
         pub const TEST_SUCCEEDED: &str = "TestSucceeded";
         pub const TEST_FAILED: &str = "TestFailed";
         pub const TEST_IN_PROGRESS: &str = "TestInProgress";
+        /// Locust succeeded but the results breached `spec.thresholds`.
+        pub const THRESHOLDS_BREACHED: &str = "ThresholdsBreached";
+        /// Locust succeeded but its final statistics could not be read to check `spec.thresholds`.
+        pub const THRESHOLDS_UNVERIFIED: &str = "ThresholdsUnverified";
+    }
+    /// Reasons of the ThresholdsMet condition.
+    pub mod thresholds {
+        /// Checked when the run ends.
+        pub const NOT_YET_EVALUATED: &str = "NotYetEvaluated";
+        pub const THRESHOLDS_MET: &str = "ThresholdsMet";
+        pub const THRESHOLDS_BREACHED: &str = "ThresholdsBreached";
+        /// No statistics to check them on: never a silent pass.
+        pub const STATISTICS_UNAVAILABLE: &str = "StatisticsUnavailable";
     }
     /// Reasons of the PodsHealthy condition.
     pub mod health {

@@ -133,6 +133,76 @@ pub struct LocustTestSpec {
     /// OpenTelemetry configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observability: Option<ObservabilityConfig>,
+    /// Limits the results must meet, checked on the master's final statistics when the run ends;
+    /// a breach fails the test (TestCompleted reason ThresholdsBreached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// The limits a run's results must meet: over all requests (Locust's `Aggregated` row) and per
+/// endpoint. Each limit is optional; at least one must be set.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new(concat!(
+    "has(self.maxFailRatio) || has(self.maxP95ResponseTimeMs) || has(self.maxMedianResponseTimeMs) ",
+    "|| has(self.minRps) || (has(self.endpoints) && size(self.endpoints) > 0)"
+))
+    .message("spec.thresholds: set at least one limit (maxFailRatio, maxP95ResponseTimeMs, maxMedianResponseTimeMs, minRps) or an endpoints entry, or remove thresholds"))]
+#[serde(rename_all = "camelCase")]
+pub struct Thresholds {
+    /// Failed requests / all requests, at most (0 to 1; 0.01 is 1 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_fail_ratio: Option<f64>,
+    /// 95th-percentile response time over the run, at most, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "maxP95ResponseTimeMs")]
+    #[schemars(range(min = 0.0, max = 86_400_000.0))]
+    pub max_p95_response_time_ms: Option<f64>,
+    /// Median response time over the run, at most, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 86_400_000.0))]
+    pub max_median_response_time_ms: Option<f64>,
+    /// Requests per second over the run (requests / run time), at least.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 10_000_000.0))]
+    pub min_rps: Option<f64>,
+    /// Limits for single endpoints (Locust's request name, optionally with its method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub endpoints: Option<Vec<EndpointThresholds>>,
+}
+
+/// The limits one endpoint must meet.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new(
+    "has(self.maxFailRatio) || has(self.maxP95ResponseTimeMs) || has(self.maxMedianResponseTimeMs) || has(self.minRps)"
+)
+    .message("spec.thresholds.endpoints: each entry needs at least one limit (maxFailRatio, maxP95ResponseTimeMs, maxMedianResponseTimeMs or minRps)"))]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointThresholds {
+    /// The request name as Locust reports it (usually the path, e.g. `/checkout`).
+    #[schemars(length(min = 1, max = 512))]
+    pub name: String,
+    /// The request's method (e.g. `GET`); without it, every method's row of that name must meet
+    /// the limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    pub method: Option<String>,
+    /// Failed requests / all requests of this endpoint, at most (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_fail_ratio: Option<f64>,
+    /// 95th-percentile response time of this endpoint, at most, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "maxP95ResponseTimeMs")]
+    #[schemars(range(min = 0.0, max = 86_400_000.0))]
+    pub max_p95_response_time_ms: Option<f64>,
+    /// Median response time of this endpoint, at most, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 86_400_000.0))]
+    pub max_median_response_time_ms: Option<f64>,
+    /// Requests per second of this endpoint over the run, at least.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 10_000_000.0))]
+    pub min_rps: Option<f64>,
 }
 
 /// `volumes` with the bounds the CEL cost estimator needs: at most 64 items, names at most 63 chars.

@@ -9,12 +9,15 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::{self, condition, remove_condition, set, upsert_condition};
 use super::live::{STATS_UNAVAILABLE_MARKER, stats_unreachable, stats_write_due};
-use super::{Child, EventNote, events, phase};
+use super::{Child, EventNote, events, phase, thresholds};
 use crate::api::status::conditions::{
-    PODS_HEALTHY, READY, SPEC_DRIFTED, TEST_COMPLETED, WORKERS_CONNECTED, completed, health, ready, workers,
+    PODS_HEALTHY, READY, SPEC_DRIFTED, TEST_COMPLETED, THRESHOLDS_MET, WORKERS_CONNECTED, completed, health, ready,
+    workers,
 };
 use crate::api::status::{LocustTestStatus, Phase, TestStats};
+use crate::api::v2::Thresholds;
 use crate::health::Health;
+use crate::stats::RequestsReport;
 
 /// How status derivation treats live statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +77,11 @@ pub struct Observation<'a> {
     /// A child the API server could not create this pass but may next time (see
     /// `creation_retry_message`); `None` when every creation went through.
     pub creation_retry: Option<String>,
+    /// `spec.thresholds`, when the test sets limits: checked when the run ends.
+    pub thresholds: Option<&'a Thresholds>,
+    /// The master's last statistics as Locust sent them (its final ones once it stopped), which
+    /// the thresholds are checked on; `None` when none were read.
+    pub last_stats: Option<&'a RequestsReport>,
 }
 
 /// The outcome of one status pass.
@@ -156,13 +164,20 @@ pub fn derive(
     }
     let all_present = Child::ALL.iter().all(|child| observed.present.contains(child));
     let phase::PhaseVerdict {
-        phase,
+        phase: locust_phase,
         failure,
         job_phase,
     } = phase::decide(observed, previous_phase, recreating, all_present);
+    // The run has just ended: its thresholds are checked once, on the master's last statistics.
+    let concluded = observed
+        .thresholds
+        .filter(|_| locust_phase.is_terminal())
+        .map(|limits| thresholds::conclude(limits, observed.last_stats, locust_phase));
+    let phase = concluded.as_ref().map_or(locust_phase, |concluded| concluded.phase);
 
+    // Ready speaks of the resources: a run failed by its thresholds had all it needed.
     let ready = conditions::ready(
-        phase,
+        locust_phase,
         failure.as_deref(),
         observed.creation_retry.as_deref(),
         recreating,
@@ -220,19 +235,35 @@ pub fn derive(
         now,
     );
 
+    let thresholds_failed_the_run = concluded.as_ref().and_then(|concluded| concluded.completed.clone());
     set(
         &mut status,
         TEST_COMPLETED,
-        conditions::test_completed(phase, failure.as_deref()),
+        thresholds_failed_the_run
+            .clone()
+            .unwrap_or_else(|| conditions::test_completed(phase, failure.as_deref())),
         generation,
         now,
     );
     if phase != previous_phase {
+        let failure = thresholds_failed_the_run.map(|completed| completed.message).or(failure);
         events.extend(events::phase_entered(
             phase,
             status.start_time.is_none(),
             failure.as_deref(),
         ));
+    }
+    if let Some(concluded) = concluded {
+        status.thresholds = Some(
+            concluded
+                .checked
+                .checks()
+                .iter()
+                .map(|check| check.to_result())
+                .collect(),
+        );
+        set(&mut status, THRESHOLDS_MET, concluded.condition, generation, now);
+        events.push(concluded.event);
     }
     if status.start_time.is_none() {
         if phase == Phase::Running {

@@ -51,6 +51,10 @@ pub mod reasons {
     /// The API server could not create a child for a reason that may pass (a 5xx, throttling,
     /// a timeout); it is retried. Kubernetes' own controllers use the same reason.
     pub const FAILED_CREATE: &str = "FailedCreate";
+    /// The run's results met `spec.thresholds` (ours).
+    pub const THRESHOLDS_MET: &str = "ThresholdsMet";
+    /// The run's results breached `spec.thresholds`, or could not be checked (ours).
+    pub const THRESHOLDS_BREACHED: &str = "ThresholdsBreached";
 }
 
 /// One `Created` event per child created this pass.

@@ -13,6 +13,7 @@ pub mod events;
 pub mod live;
 pub mod phase;
 pub mod problems;
+mod thresholds;
 
 pub use child::Child;
 pub use conditions::{condition, upsert_condition};

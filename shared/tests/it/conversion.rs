@@ -1074,6 +1074,7 @@ mod strategies {
                         completion_time,
                         conditions,
                         stats,
+                        ..LocustTestStatus::default()
                     }
                 },
             )
@@ -1362,6 +1363,50 @@ mod strategies {
         .boxed()
     }
 
+    /// Limits with fractions (they must survive the v1 annotation exactly).
+    fn limits() -> BoxedStrategy<(Option<f64>, Option<f64>, Option<f64>, Option<f64>)> {
+        (
+            of(0.0..=1.0f64),
+            of(0.0..=60_000.0f64),
+            of(0.0..=60_000.0f64),
+            of(0.0..=10_000.0f64),
+        )
+            .boxed()
+    }
+
+    fn thresholds() -> BoxedStrategy<v2::Thresholds> {
+        let endpoint = (
+            word(),
+            of(prop_oneof![Just("GET".to_string()), Just("POST".to_string())]),
+            limits(),
+        )
+            .prop_map(
+                |(name, method, (max_fail_ratio, max_p95_response_time_ms, max_median_response_time_ms, min_rps))| {
+                    v2::EndpointThresholds {
+                        name: format!("/{name}"),
+                        method,
+                        max_fail_ratio,
+                        max_p95_response_time_ms,
+                        max_median_response_time_ms,
+                        min_rps,
+                    }
+                },
+            );
+        (limits(), of(vec(endpoint, 0..3)))
+            .prop_map(
+                |((max_fail_ratio, max_p95_response_time_ms, max_median_response_time_ms, min_rps), endpoints)| {
+                    v2::Thresholds {
+                        max_fail_ratio,
+                        max_p95_response_time_ms,
+                        max_median_response_time_ms,
+                        min_rps,
+                        endpoints,
+                    }
+                },
+            )
+            .boxed()
+    }
+
     fn arbitrary_v2_spec() -> BoxedStrategy<v2::LocustTestSpec> {
         (
             (
@@ -1379,12 +1424,13 @@ mod strategies {
                 of(vec(volume_mount(), 0..3)),
                 of(security()),
                 of(observability()),
+                of(thresholds()),
             ),
         )
             .prop_map(
                 |(
                     (image, image_pull_policy, image_pull_secrets, master, worker),
-                    (test_files, scheduling, env, volumes, volume_mounts, security, observability),
+                    (test_files, scheduling, env, volumes, volume_mounts, security, observability, thresholds),
                 )| v2::LocustTestSpec {
                     image,
                     image_pull_policy,
@@ -1398,6 +1444,7 @@ mod strategies {
                     volume_mounts,
                     security,
                     observability,
+                    thresholds,
                 },
             )
             .boxed()

@@ -608,6 +608,8 @@ impl Seen {
             stats: self.stats.clone(),
             stats_unreachable: self.unreachable.clone(),
             creation_retry: None,
+            thresholds: None,
+            last_stats: None,
         };
         status::derive(previous, &observation, &SETTINGS, at(now))
     }

@@ -10,7 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use shared::api::status::conditions::{self, completed, drift, health as health_reason, ready, workers};
 use shared::api::status::{LocustTestStatus, Phase};
+use shared::api::v2::Thresholds;
 use shared::health::Health;
+use shared::stats::RequestsReport;
 use shared::status::{self, Child, EventNote, EventType, Observation, StatusStep, reasons};
 
 const TEST: &str = "demo";
@@ -114,6 +116,8 @@ struct Seen {
     connected_workers: Option<i32>,
     build_error: Option<String>,
     creation_retry: Option<String>,
+    thresholds: Option<Thresholds>,
+    last_stats: Option<RequestsReport>,
 }
 
 impl Seen {
@@ -131,6 +135,8 @@ impl Seen {
             connected_workers: None,
             build_error: None,
             creation_retry: None,
+            thresholds: None,
+            last_stats: None,
         }
     }
 
@@ -222,6 +228,8 @@ impl Seen {
             stats: None,
             stats_unreachable: None,
             creation_retry: self.creation_retry.clone(),
+            thresholds: self.thresholds.as_ref(),
+            last_stats: self.last_stats.as_ref(),
         };
         status::derive(previous, &observation, &status::DeriveSettings::default(), now)
     }
