@@ -12,6 +12,10 @@ use std::time::Duration;
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(5);
 /// Request heads larger than this are not something Locust sends; stop reading.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Requests for paths under this one are answered after [`SLOW_RESPONSE`]: a slow endpoint.
+pub const SLOW_PATH: &str = "/slow";
+/// How long the slow endpoint takes to answer.
+pub const SLOW_RESPONSE: Duration = Duration::from_millis(300);
 
 /// One request the target received.
 #[derive(Debug, Clone)]
@@ -105,7 +109,15 @@ fn serve_one(mut connection: TcpStream, received: &Mutex<Vec<ReceivedRequest>>) 
     let Some(request) = parse_head(&head) else {
         return;
     };
+    let slow = request
+        .request_line
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|path| path.starts_with(SLOW_PATH));
     received.lock().unwrap_or_else(PoisonError::into_inner).push(request);
+    if slow {
+        std::thread::sleep(SLOW_RESPONSE);
+    }
     let _ = connection
         .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
     let _ = connection.flush();
