@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::stats::{NS, StatsHarness, metric_value};
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::ConfigMap;
 use locust::{LOCUST_MISSING, LocustProcesses, free_local_endpoints, locust_on_path};
 use operator::http::{self, Health};
 use operator::scrape::{Access, Entry, Reading, ScrapeSettings, Scraper, TestKey};
@@ -84,11 +85,23 @@ impl RealRun {
         master_settings: Value,
         worker_flags: &str,
     ) -> Self {
+        Self::start_full(name, LOCUSTFILE, master_flags, master_settings, worker_flags, None).await
+    }
+
+    /// Like [`Self::start`], running `locustfile_text`, with `spec.thresholds` set to `thresholds`.
+    async fn start_full(
+        name: &str,
+        locustfile_text: &str,
+        master_flags: &str,
+        master_settings: Value,
+        worker_flags: &str,
+        thresholds: Option<Value>,
+    ) -> Self {
         let locust_path = locust_on_path().unwrap_or_else(|| panic!("{LOCUST_MISSING}"));
         let target = TargetServer::start().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let locustfile = dir.path().join("test.py");
-        std::fs::write(&locustfile, LOCUSTFILE).unwrap();
+        std::fs::write(&locustfile, locustfile_text).unwrap();
         let locustfile = locustfile.to_str().unwrap();
 
         let mut master = json!({
@@ -97,11 +110,14 @@ impl RealRun {
         for (key, value) in master_settings.as_object().unwrap() {
             master[key] = value.clone();
         }
-        let spec = json!({
+        let mut spec = json!({
             "image": "locustio/locust:2.47.0",
             "master": master,
             "worker": { "command": format!("--locustfile {locustfile} {worker_flags}"), "replicas": WORKERS },
         });
+        if let Some(thresholds) = thresholds {
+            spec["thresholds"] = thresholds;
+        }
         let harness = StatsHarness::with_spec(name, spec).start(WORKERS).await;
 
         // The argv the operator builds for this very test, moved to 127.0.0.1.
@@ -490,4 +506,179 @@ async fn worker_pods_that_fork_processes_are_counted_as_pods() {
             "2/2 workers connected"
         )
     );
+}
+
+/// Users that GET `/` and the target's slow endpoint, which answers after 300 ms.
+const LOCUSTFILE_WITH_A_SLOW_ENDPOINT: &str = r#"
+from locust import HttpUser, constant, task
+
+
+class Visitor(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def index(self):
+        self.client.get("/")
+
+    @task
+    def slow(self):
+        self.client.get("/slow")
+"#;
+
+/// Runs a short test to its end: Locust stops, the scraper reads the final report, the master
+/// quits, its Job completes; returns the run with the test's final status reconciled.
+async fn run_to_the_end(name: &str, locustfile: &str, thresholds: Value) -> RealRun {
+    let mut run = RealRun::start_full(
+        name,
+        locustfile,
+        "--users 4 --spawn-rate 4 --run-time 4s",
+        json!({ "autostart": true, "autoquit": { "enabled": true, "timeout": 5 } }),
+        "",
+        Some(thresholds),
+    )
+    .await;
+    run.read_until("running load", START_LIMIT, |reading| {
+        answered(reading).is_some_and(|(summary, _)| summary.state == "running")
+    })
+    .await;
+    run.harness.reconcile().await;
+    // The round that sees `stopped` reads the report too, within the autoquit window.
+    run.read_until("the stopped state", STOP_LIMIT, |reading| {
+        answered(reading).is_some_and(|(summary, _)| summary.state == "stopped")
+    })
+    .await;
+    run.harness.reconcile().await;
+    let master_exit = run.processes.as_mut().unwrap().wait_for_exit("master", STOP_LIMIT);
+    assert!(
+        master_exit.is_some_and(|status| status.success()),
+        "master did not quit cleanly: {master_exit:?}\n{}",
+        run.report()
+    );
+    // The master is gone (its last answer stays in the cache) and its Job completes.
+    run.harness.advance(INTERVAL);
+    run.round().await;
+    run.harness.fake.set_status::<Job>(
+        NS,
+        &naming::master_name(name),
+        json!({ "succeeded": 1, "conditions": [{ "type": "Complete", "status": "True" }] }),
+    );
+    run.harness.reconcile().await;
+    run
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_breaches_its_p95_limit_fails_the_test_and_the_report_outlives_the_master() {
+    let _one = ONE_RUN_AT_A_TIME.lock().await;
+    let name = "real-breach";
+    let run = run_to_the_end(
+        name,
+        LOCUSTFILE_WITH_A_SLOW_ENDPOINT,
+        json!({
+            "maxFailRatio": 0.01,
+            "maxMedianResponseTimeMs": 5000,
+            "endpoints": [{ "name": "/slow", "method": "GET", "maxP95ResponseTimeMs": 100 }],
+        }),
+    )
+    .await;
+
+    let status = run.harness.status();
+    assert_eq!(status.phase, Some(Phase::Failed), "{status:#?}");
+    let completed = run.harness.condition(conditions::TEST_COMPLETED);
+    assert_eq!(completed.reason, conditions::completed::THRESHOLDS_BREACHED);
+    assert!(
+        completed
+            .message
+            .starts_with("thresholds breached: p95 response time of GET /slow: ")
+            && completed.message.ends_with(" ms, allowed at most 100 ms"),
+        "{}",
+        completed.message
+    );
+    let met = run.harness.condition(conditions::THRESHOLDS_MET);
+    assert_eq!(
+        (met.status.as_str(), met.reason.as_str()),
+        ("False", "ThresholdsBreached")
+    );
+    // Ready speaks of the resources, which were all there.
+    assert_eq!(run.harness.condition(conditions::READY).status, "True");
+    let results = status.thresholds.unwrap();
+    let limits: Vec<(&str, &str, bool)> = results
+        .iter()
+        .map(|result| (result.subject.as_str(), result.limit.as_str(), result.met))
+        .collect();
+    assert_eq!(
+        limits,
+        [
+            ("all requests", "maxFailRatio", true),
+            ("all requests", "maxMedianResponseTimeMs", true),
+            ("GET /slow", "maxP95ResponseTimeMs", false),
+        ]
+    );
+    let slow_p95 = results[2].measured.unwrap();
+    assert!(slow_p95 >= 300.0, "the slow endpoint answers after 300 ms: {slow_p95}");
+    assert!(!run.harness.events_with_reason("ThresholdsBreached").is_empty());
+
+    // Locust's own report, read before the master quit, is kept in a ConfigMap the test owns.
+    let report = status.report.expect("status.report");
+    let config_map_name = report.config_map.clone().expect("a saved report");
+    assert_eq!(config_map_name, format!("{name}-report"));
+    assert_eq!(report.message, None);
+    let config_map: ConfigMap = run.harness.fake.get(NS, &config_map_name).unwrap();
+    let owner = &config_map.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!((owner.kind.as_str(), owner.name.as_str()), ("LocustTest", name));
+    let files = shared::report::unpack(&config_map).unwrap();
+    assert_eq!(
+        files.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["failures.csv", "report.html", "requests.csv", "stats.json"]
+    );
+    let html = String::from_utf8_lossy(&files["report.html"]);
+    assert!(
+        html.contains("<html") && html.contains("/slow"),
+        "{}",
+        &html[..html.len().min(300)]
+    );
+    let csv = String::from_utf8_lossy(&files["requests.csv"]);
+    assert!(csv.lines().next().unwrap().contains("Request Count"), "{csv}");
+    assert!(csv.contains("\"/slow\"") || csv.contains(",/slow,"), "{csv}");
+    let final_json = shared::stats::parse_report(&files["stats.json"]).unwrap();
+    assert_eq!(final_json.state, "stopped");
+    // Stored compressed: well within what a ConfigMap holds.
+    let stored: usize = config_map
+        .binary_data
+        .iter()
+        .flatten()
+        .map(|(_, bytes)| bytes.0.len())
+        .sum();
+    assert!(stored < shared::report::MAX_STORED_BYTES, "{stored}");
+}
+
+#[tokio::test]
+async fn a_healthy_run_meets_its_thresholds_and_succeeds() {
+    let _one = ONE_RUN_AT_A_TIME.lock().await;
+    let name = "real-healthy";
+    let run = run_to_the_end(
+        name,
+        LOCUSTFILE,
+        json!({
+            "maxFailRatio": 0,
+            "maxP95ResponseTimeMs": 250,
+            "minRps": 1,
+            "endpoints": [{ "name": "/", "maxMedianResponseTimeMs": 250 }],
+        }),
+    )
+    .await;
+    let status = run.harness.status();
+    assert_eq!(status.phase, Some(Phase::Succeeded), "{status:#?}");
+    let met = run.harness.condition(conditions::THRESHOLDS_MET);
+    assert_eq!((met.status.as_str(), met.reason.as_str()), ("True", "ThresholdsMet"));
+    assert_eq!(met.message, "all 4 thresholds met");
+    assert_eq!(
+        run.harness.condition(conditions::TEST_COMPLETED).reason,
+        conditions::completed::TEST_SUCCEEDED
+    );
+    let results = status.thresholds.unwrap();
+    assert!(
+        results.iter().all(|result| result.met && result.measured.is_some()),
+        "{results:#?}"
+    );
+    assert!(status.report.and_then(|report| report.config_map).is_some());
 }

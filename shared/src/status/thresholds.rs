@@ -29,7 +29,19 @@ pub(crate) struct Conclusion {
 /// Checks `limits` on `last_stats`, the master's last statistics, for a run that ended in `phase`.
 pub(crate) fn conclude(limits: &Thresholds, last_stats: Option<&RequestsReport>, phase: Phase) -> Conclusion {
     let checked = thresholds::evaluate(limits, last_stats);
-    let message = checked.message();
+    let mut message = checked.message();
+    // The master quit before it was seen stopped (an autoquit window shorter than the reads'
+    // interval): the numbers are the last ones read, which the message must not hide.
+    if let Some(report) = last_stats.filter(|report| report.state != "stopped") {
+        message.push_str(&format!(
+            " (on the last statistics read, while Locust was {})",
+            if report.state.is_empty() {
+                "running"
+            } else {
+                &report.state
+            }
+        ));
+    }
     let (truth, condition_reason, failed_reason) = match &checked {
         Checked::Met(_) => (true, reason::THRESHOLDS_MET, None),
         Checked::Breached(_) => (false, reason::THRESHOLDS_BREACHED, Some(completed::THRESHOLDS_BREACHED)),

@@ -1363,8 +1363,11 @@ mod strategies {
         .boxed()
     }
 
+    /// maxFailRatio, maxP95ResponseTimeMs, maxMedianResponseTimeMs and minRps.
+    type Limits = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
     /// Limits with fractions (they must survive the v1 annotation exactly).
-    fn limits() -> BoxedStrategy<(Option<f64>, Option<f64>, Option<f64>, Option<f64>)> {
+    fn limits() -> BoxedStrategy<Limits> {
         (
             of(0.0..=1.0f64),
             of(0.0..=60_000.0f64),

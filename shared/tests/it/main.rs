@@ -14,4 +14,5 @@ mod real_locust;
 mod snapshots;
 mod stats;
 mod status;
+mod thresholds;
 mod validation;

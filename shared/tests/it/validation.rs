@@ -749,3 +749,57 @@ fn documented_extra_env_vars_as_a_list_fail_and_the_shown_form_is_accepted() {
         Some("environment=staging,team=platform")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// spec.thresholds
+
+fn with_thresholds(thresholds: &str) -> String {
+    test_yaml("my-test", &format!("  thresholds:\n{thresholds}"))
+}
+
+#[test]
+fn thresholds_over_all_requests_and_per_endpoint_are_accepted() {
+    assert_valid(&with_thresholds(
+        "    maxFailRatio: 0.01\n    maxP95ResponseTimeMs: 500\n    maxMedianResponseTimeMs: 120.5\n    minRps: 50\n    endpoints:\n      - name: /checkout\n        method: POST\n        maxP95ResponseTimeMs: 800\n      - name: /search\n        maxFailRatio: 0\n",
+    ));
+    assert_valid(&with_thresholds(
+        "    endpoints:\n      - name: /cart\n        minRps: 1\n",
+    ));
+}
+
+#[test]
+fn thresholds_without_any_limit_are_rejected_saying_what_to_set() {
+    rejected(
+        &with_thresholds("    endpoints: []\n"),
+        "spec.thresholds",
+        &["set at least one limit", "maxP95ResponseTimeMs", "or remove thresholds"],
+    );
+    rejected(
+        &with_thresholds("    endpoints:\n      - name: /checkout\n        method: GET\n"),
+        "spec.thresholds.endpoints[0]",
+        &["each entry needs at least one limit"],
+    );
+}
+
+#[test]
+fn threshold_bounds_are_checked() {
+    rejected(
+        &with_thresholds("    maxFailRatio: 1.5\n"),
+        "spec.thresholds.maxFailRatio",
+        &["1"],
+    );
+    rejected(&with_thresholds("    minRps: -1\n"), "spec.thresholds.minRps", &["0"]);
+    rejected(
+        &with_thresholds("    endpoints:\n      - name: \"\"\n        minRps: 1\n"),
+        "spec.thresholds.endpoints[0].name",
+        &[],
+    );
+    let many: String = (0..65)
+        .map(|i| format!("      - name: /e{i}\n        minRps: 1\n"))
+        .collect();
+    rejected(
+        &with_thresholds(&format!("    endpoints:\n{many}")),
+        "spec.thresholds.endpoints",
+        &["64"],
+    );
+}
