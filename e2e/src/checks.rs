@@ -432,6 +432,20 @@ pub fn invalid_cases() -> Vec<InvalidCase> {
             ],
         },
         InvalidCase {
+            about: "thresholds that set no limit",
+            object: with("thresholds-empty", |o| {
+                o["spec"]["thresholds"] = json!({"endpoints": []});
+            }),
+            expect: &["spec.thresholds", "set at least one limit"],
+        },
+        InvalidCase {
+            about: "a fail ratio above 1",
+            object: with("fail-ratio-1-5", |o| {
+                o["spec"]["thresholds"] = json!({"maxFailRatio": 1.5});
+            }),
+            expect: &["spec.thresholds.maxFailRatio", "less than or equal to 1"],
+        },
+        InvalidCase {
             about: "imagePullSecrets as plain strings (the advanced topics' shape)",
             object: with("pull-secret-strings", |o| {
                 o["spec"]["imagePullSecrets"] = json!(["registry"])
