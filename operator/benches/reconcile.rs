@@ -456,6 +456,7 @@ impl LargeTest {
             creation_retry: None,
             thresholds: None,
             last_stats: None,
+            stop_requested: None,
         }
     }
 }

@@ -16,10 +16,11 @@ use serde::de::DeserializeOwned;
 use shared::api::status::{LocustTestStatus, Phase, ReportStatus};
 use shared::api::v2::LocustTest;
 use shared::build;
+use shared::constants::ANNOTATION_STOP_REQUESTED;
 use shared::health::{self, MountFailure};
 use shared::naming;
 use shared::report;
-use shared::status::{self, Child, EventNote, EventType, Observation};
+use shared::status::{self, Child, EventNote, EventType, Observation, StopRequest};
 
 use crate::cache::TestObject;
 use crate::context::Context;
@@ -239,6 +240,10 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
         Some((message, error)) => (Some(message), Some(error)),
         None => (None, None),
     };
+    let stop_requested = test
+        .annotations()
+        .get(ANNOTATION_STOP_REQUESTED)
+        .and_then(|value| StopRequest::from_annotation(value));
     let observation = Observation {
         test_name: &name,
         generation: test.metadata.generation,
@@ -256,6 +261,7 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
         creation_retry,
         thresholds: test.spec.thresholds.as_ref(),
         last_stats: live.last_report.as_deref(),
+        stop_requested: stop_requested.as_ref(),
     };
     let mut step = status::derive(&previous, &observation, &ctx.settings.status, now);
     if let Some(final_report) = live.final_report.filter(|_| previous.report.is_none()) {

@@ -51,3 +51,6 @@ pub const MANAGED_BY: &str = "locust-k8s-operator";
 pub const ANNOTATION_V2_SPEC: &str = "locust.io/v2-spec";
 /// Annotation on a v2 object holding v1 details that v2 cannot tell apart.
 pub const ANNOTATION_V1_SPEC: &str = "locust.io/v1-spec";
+/// Set by `kubectl locust stop` before it asks the master to stop: who asked and when, as
+/// `<RFC 3339 time> <who>`, so the status can say the run was stopped on request.
+pub const ANNOTATION_STOP_REQUESTED: &str = "locust.io/stop-requested";

@@ -408,6 +408,34 @@ async fn a_restart_mid_creation_completes_without_duplicates() {
 // ---- phases ----
 
 #[tokio::test]
+async fn a_test_stopped_on_request_succeeds_with_test_stopped_naming_who_and_when() {
+    let h = Harness::new();
+    h.reconcile_ok().await;
+    h.set_master_job(json!({ "active": 1 }));
+    h.reconcile_ok().await;
+    // What `kubectl locust stop` records before it asks the master to stop.
+    h.fake.update::<LocustTest>(NS, NAME, |test| {
+        test["metadata"]["annotations"] =
+            json!({ "locust.io/stop-requested": "2025-03-01T10:02:00Z kubernetes-admin" });
+    });
+    h.reconcile_ok().await;
+    assert_eq!(h.phase(), Some(Phase::Running), "stopping is not stopped");
+
+    h.set_master_job(complete());
+    h.reconcile_ok().await;
+    assert_eq!(h.phase(), Some(Phase::Succeeded));
+    let completed = h.condition(conditions::TEST_COMPLETED);
+    let message =
+        "Stopped on request by kubernetes-admin at 2025-03-01T10:02:00Z; Locust ended the run and kept its results";
+    assert_eq!(
+        (completed.reason.as_str(), completed.message.as_str()),
+        (completed::TEST_STOPPED, message)
+    );
+    let event = h.event("TestStopped");
+    assert_eq!((event.type_.as_str(), event.note.as_str()), ("Normal", message));
+}
+
+#[tokio::test]
 async fn the_test_runs_when_the_master_job_is_active_and_succeeds_when_it_completes() {
     let h = Harness::new();
     h.reconcile_ok().await;

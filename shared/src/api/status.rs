@@ -218,6 +218,8 @@ pub mod conditions {
         pub const TEST_SUCCEEDED: &str = "TestSucceeded";
         pub const TEST_FAILED: &str = "TestFailed";
         pub const TEST_IN_PROGRESS: &str = "TestInProgress";
+        /// Ended early on request (`kubectl locust stop`); Locust kept its results.
+        pub const TEST_STOPPED: &str = "TestStopped";
         /// Locust succeeded but the results breached `spec.thresholds`.
         pub const THRESHOLDS_BREACHED: &str = "ThresholdsBreached";
         /// Locust succeeded but its final statistics could not be read to check `spec.thresholds`.

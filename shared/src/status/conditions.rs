@@ -153,6 +153,15 @@ pub(crate) fn test_completed(phase: Phase, failure: Option<&str>) -> Verdict {
     }
 }
 
+/// TestCompleted for a run that ended early on request and passed.
+pub(crate) fn test_stopped(request: &super::StopRequest) -> Verdict {
+    Verdict::new(
+        true,
+        completed::TEST_STOPPED,
+        format!("{}; Locust ended the run and kept its results", request.describe()),
+    )
+}
+
 /// SpecDrifted: tests are immutable; the condition says an edit is ignored.
 pub(crate) fn spec_drifted() -> Verdict {
     Verdict::new(

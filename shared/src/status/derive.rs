@@ -9,7 +9,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::{self, condition, remove_condition, set, upsert_condition};
 use super::live::{STATS_UNAVAILABLE_MARKER, stats_unreachable, stats_write_due};
-use super::{Child, EventNote, events, phase, thresholds};
+use super::{Child, EventNote, StopRequest, events, phase, thresholds};
 use crate::api::status::conditions::{
     PODS_HEALTHY, READY, SPEC_DRIFTED, TEST_COMPLETED, THRESHOLDS_MET, WORKERS_CONNECTED, completed, health, ready,
     workers,
@@ -82,6 +82,8 @@ pub struct Observation<'a> {
     /// The master's last statistics as Locust sent them (its final ones once it stopped), which
     /// the thresholds are checked on; `None` when none were read.
     pub last_stats: Option<&'a RequestsReport>,
+    /// Who asked to end the run early, and when (`kubectl locust stop`).
+    pub stop_requested: Option<&'a StopRequest>,
 }
 
 /// The outcome of one status pass.
@@ -236,22 +238,26 @@ pub fn derive(
     );
 
     let thresholds_failed_the_run = concluded.as_ref().and_then(|concluded| concluded.completed.clone());
-    set(
-        &mut status,
-        TEST_COMPLETED,
-        thresholds_failed_the_run
-            .clone()
-            .unwrap_or_else(|| conditions::test_completed(phase, failure.as_deref())),
-        generation,
-        now,
-    );
+    // A run ended early on request says so, unless it failed (then why it failed matters more).
+    let stopped = observed.stop_requested.filter(|_| phase == Phase::Succeeded);
+    let completed = match (&thresholds_failed_the_run, stopped) {
+        (Some(failed), _) => failed.clone(),
+        (None, Some(request)) => conditions::test_stopped(request),
+        (None, None) => conditions::test_completed(phase, failure.as_deref()),
+    };
+    set(&mut status, TEST_COMPLETED, completed.clone(), generation, now);
     if phase != previous_phase {
-        let failure = thresholds_failed_the_run.map(|completed| completed.message).or(failure);
-        events.extend(events::phase_entered(
-            phase,
-            status.start_time.is_none(),
-            failure.as_deref(),
-        ));
+        match stopped {
+            Some(_) => events.push(events::test_stopped(&completed.message)),
+            None => {
+                let failure = thresholds_failed_the_run.map(|completed| completed.message).or(failure);
+                events.extend(events::phase_entered(
+                    phase,
+                    status.start_time.is_none(),
+                    failure.as_deref(),
+                ));
+            }
+        }
     }
     if let Some(concluded) = concluded {
         status.thresholds = Some(

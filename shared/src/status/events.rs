@@ -51,6 +51,8 @@ pub mod reasons {
     /// The API server could not create a child for a reason that may pass (a 5xx, throttling,
     /// a timeout); it is retried. Kubernetes' own controllers use the same reason.
     pub const FAILED_CREATE: &str = "FailedCreate";
+    /// The run was ended early on request (`kubectl locust stop`; ours).
+    pub const TEST_STOPPED: &str = "TestStopped";
     /// The run's results met `spec.thresholds` (ours).
     pub const THRESHOLDS_MET: &str = "ThresholdsMet";
     /// The run's results breached `spec.thresholds`, or could not be checked (ours).
@@ -121,6 +123,16 @@ pub(crate) fn pod_failure(health: &Health) -> EventNote {
 }
 
 /// The event of entering `phase`, if it has one (Running only the first time it starts).
+/// The run ended early on request: `message` says by whom and when.
+pub(crate) fn test_stopped(message: &str) -> EventNote {
+    EventNote {
+        type_: EventType::Normal,
+        reason: reasons::TEST_STOPPED,
+        message: message.to_string(),
+        related: None,
+    }
+}
+
 pub(crate) fn phase_entered(phase: Phase, first_start: bool, failure: Option<&str>) -> Option<EventNote> {
     match phase {
         Phase::Running if first_start => Some(EventNote {

@@ -21,4 +21,6 @@ pub use derive::{DEFAULT_STATS_INTERVAL, DeriveSettings, Observation, StatusStep
 pub use events::{EventNote, EventType, created_events, reasons};
 pub use live::stats_write_due;
 pub use phase::{children_to_create, master_finished};
-pub use problems::{creation_retry_message, refused_child_message, spec_drifted, unreadable, unreadable_status};
+pub use problems::{
+    StopRequest, creation_retry_message, refused_child_message, spec_drifted, unreadable, unreadable_status,
+};

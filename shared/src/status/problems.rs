@@ -73,3 +73,33 @@ pub fn unreadable(
     let reported = previous.phase == status.phase && message(previous) == message(&status);
     (!reported).then_some(status)
 }
+
+/// A request to end a run early, as `kubectl locust stop` records it on the test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopRequest {
+    /// When it was asked.
+    pub at: Timestamp,
+    /// Who asked (the kubeconfig user, or `unknown`).
+    pub by: String,
+}
+
+impl StopRequest {
+    /// The annotation's value: `<RFC 3339 time> <who>`.
+    pub fn to_annotation(&self) -> String {
+        format!("{} {}", self.at, self.by)
+    }
+
+    /// The request an annotation value records; `None` when it is not one.
+    pub fn from_annotation(value: &str) -> Option<Self> {
+        let (at, by) = value.trim().split_once(' ')?;
+        Some(Self {
+            at: at.parse().ok()?,
+            by: by.trim().to_string(),
+        })
+    }
+
+    /// `Stopped on request by alice at 2026-12-07T15:00:00Z`.
+    pub fn describe(&self) -> String {
+        format!("Stopped on request by {} at {}", self.by, self.at)
+    }
+}

@@ -610,6 +610,7 @@ impl Seen {
             creation_retry: None,
             thresholds: None,
             last_stats: None,
+            stop_requested: None,
         };
         status::derive(previous, &observation, &SETTINGS, at(now))
     }

@@ -13,7 +13,7 @@ use shared::api::status::{LocustTestStatus, Phase};
 use shared::api::v2::Thresholds;
 use shared::health::Health;
 use shared::stats::RequestsReport;
-use shared::status::{self, Child, EventNote, EventType, Observation, StatusStep, reasons};
+use shared::status::{self, Child, EventNote, EventType, Observation, StatusStep, StopRequest, reasons};
 
 const TEST: &str = "demo";
 /// 2026-01-01T00:00:00Z; every instant in these tests is an offset from it.
@@ -118,6 +118,7 @@ struct Seen {
     creation_retry: Option<String>,
     thresholds: Option<Thresholds>,
     last_stats: Option<RequestsReport>,
+    stop_requested: Option<StopRequest>,
 }
 
 impl Seen {
@@ -137,6 +138,7 @@ impl Seen {
             creation_retry: None,
             thresholds: None,
             last_stats: None,
+            stop_requested: None,
         }
     }
 
@@ -188,6 +190,14 @@ impl Seen {
         self
     }
 
+    fn stop_requested(mut self, by: &str, seconds: i64) -> Self {
+        self.stop_requested = Some(StopRequest {
+            at: at(seconds),
+            by: by.into(),
+        });
+        self
+    }
+
     fn master_reports_connected(mut self, connected: i32) -> Self {
         self.connected_workers = Some(connected);
         self
@@ -230,6 +240,7 @@ impl Seen {
             creation_retry: self.creation_retry.clone(),
             thresholds: self.thresholds.as_ref(),
             last_stats: self.last_stats.as_ref(),
+            stop_requested: self.stop_requested.as_ref(),
         };
         status::derive(previous, &observation, &status::DeriveSettings::default(), now)
     }
@@ -528,6 +539,59 @@ fn the_master_job_completing_makes_the_test_succeed_and_freezes_the_worker_count
         assert_eq!(completed_event.message, "Load test completed successfully", "{case}");
         assert_eq!(step.requeue_after, None, "{case}");
     }
+}
+
+#[test]
+fn a_run_stopped_on_request_succeeds_and_says_who_stopped_it_and_when() {
+    let running = running_status();
+    let step = Seen::running(0)
+        .stop_requested("alice", 200)
+        .master(job_complete())
+        .derive(&running, at(230));
+    assert_eq!(step.status.phase, Some(Phase::Succeeded));
+    let message = "Stopped on request by alice at 2026-01-01T00:03:20Z; Locust ended the run and kept its results";
+    assert_eq!(
+        condition(&step.status, conditions::TEST_COMPLETED).reason,
+        completed::TEST_STOPPED
+    );
+    assert_eq!(condition(&step.status, conditions::TEST_COMPLETED).message, message);
+    assert_eq!(event_reasons(&step.events), [reasons::TEST_STOPPED]);
+    assert_eq!(event(&step.events, reasons::TEST_STOPPED).message, message);
+
+    // A run still going when the request came is not reported stopped before it ends.
+    let step = Seen::running(3).stop_requested("alice", 200).derive(&running, at(210));
+    assert_eq!(
+        condition(&step.status, conditions::TEST_COMPLETED).reason,
+        completed::TEST_IN_PROGRESS
+    );
+    // A stopped run that failed says why it failed.
+    let step = Seen::running(0)
+        .stop_requested("alice", 200)
+        .master(job_failed(
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        ))
+        .derive(&running, at(230));
+    assert_eq!(step.status.phase, Some(Phase::Failed));
+    assert_eq!(
+        condition(&step.status, conditions::TEST_COMPLETED).reason,
+        completed::TEST_FAILED
+    );
+}
+
+#[test]
+fn a_stop_request_reads_back_from_its_annotation() {
+    let request = StopRequest {
+        at: at(5),
+        by: "system:serviceaccount:ci:runner".into(),
+    };
+    assert_eq!(
+        request.to_annotation(),
+        "2026-01-01T00:00:05Z system:serviceaccount:ci:runner"
+    );
+    assert_eq!(StopRequest::from_annotation(&request.to_annotation()), Some(request));
+    assert_eq!(StopRequest::from_annotation("yesterday alice"), None);
+    assert_eq!(StopRequest::from_annotation(""), None);
 }
 
 #[test]

@@ -196,6 +196,7 @@ fn observe<'a>(
         creation_retry: None,
         thresholds,
         last_stats: stats,
+        stop_requested: None,
     }
 }
 
