@@ -682,3 +682,82 @@ async fn a_healthy_run_meets_its_thresholds_and_succeeds() {
     );
     assert!(status.report.and_then(|report| report.config_map).is_some());
 }
+
+/// POST `path` with an empty body to the Locust master's web port on 127.0.0.1: the head and the
+/// body of the answer.
+async fn http_post(port: u16, path: &str) -> (String, String) {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+            .await
+            .unwrap();
+        let request = format!("POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        String::from_utf8(response).unwrap()
+    };
+    let response = tokio::time::timeout(Duration::from_secs(10), exchange).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string())
+}
+
+#[tokio::test]
+async fn a_run_stopped_on_request_ends_as_test_stopped_with_its_final_results_and_report() {
+    let _one = ONE_RUN_AT_A_TIME.lock().await;
+    let name = "real-stopped";
+    // A long run with autoquit: without the request it would go on for two minutes.
+    let mut run = RealRun::start_full(
+        name,
+        LOCUSTFILE,
+        "--users 4 --spawn-rate 4 --run-time 120s",
+        json!({ "autostart": true, "autoquit": { "enabled": true, "timeout": 60 } }),
+        "",
+        Some(json!({ "maxFailRatio": 0 })),
+    )
+    .await;
+    run.read_until("running load", START_LIMIT, |reading| {
+        answered(reading).is_some_and(|(summary, _)| summary.state == "running" && summary.total_requests > 0)
+    })
+    .await;
+    run.harness.reconcile().await;
+
+    // What `kubectl locust stop` does: record who asked, then POST /stop to the master.
+    run.harness.fake.update::<LocustTest>(NS, name, |test| {
+        test["metadata"]["annotations"] = json!({ "locust.io/stop-requested": "2025-03-01T10:00:02Z ci-bot" });
+    });
+    let (head, body) = http_post(run.endpoints.web_port, "/stop").await;
+    assert!(head.contains(" 200 "), "{head}\n{body}");
+    run.harness.reconcile().await;
+
+    run.read_until("the stopped state", STOP_LIMIT, |reading| {
+        answered(reading).is_some_and(|(summary, _)| summary.state == "stopped")
+    })
+    .await;
+    run.harness.reconcile().await;
+    let status = run.harness.status();
+    assert_eq!(status.phase, Some(Phase::Succeeded), "{status:#?}");
+    let completed = run.harness.condition(conditions::TEST_COMPLETED);
+    assert_eq!(completed.reason, conditions::completed::TEST_STOPPED);
+    assert_eq!(
+        completed.message,
+        "Stopped on request by ci-bot at 2025-03-01T10:00:02Z; Locust ended the run and kept its results"
+    );
+    assert_eq!(run.harness.events_with_reason("TestStopped").len(), 1);
+    let stats = status.stats.expect("final statistics");
+    assert_eq!((stats.state.as_str(), stats.users), ("stopped", 0));
+    assert!(stats.total_requests > 0);
+    assert_eq!(run.harness.condition(conditions::THRESHOLDS_MET).status, "True");
+    assert_eq!(
+        status.report.and_then(|report| report.config_map).as_deref(),
+        Some("real-stopped-report")
+    );
+    // The master is still up (it never quits after a stop through its web API): the test ended
+    // anyway, and the plugin removes the idle pods.
+    assert!(
+        run.processes
+            .as_mut()
+            .unwrap()
+            .wait_for_exit("master", Duration::from_secs(1))
+            .is_none()
+    );
+}

@@ -58,6 +58,12 @@ pub(crate) struct PhaseVerdict {
     pub job_phase: Option<Phase>,
 }
 
+/// Whether the master's last statistics say Locust has stopped the run.
+fn stopped_by_locust(observed: &Observation<'_>) -> bool {
+    observed.last_stats.is_some_and(|report| report.state == "stopped")
+        || observed.stats.as_ref().is_some_and(|stats| stats.state == "stopped")
+}
+
 /// The phase: a spec that cannot be built fails; children recreated while running go back to
 /// Pending; else the master Job decides, Running stays Running while every child exists, and
 /// unhealthy pods fail a test that has not ended.
@@ -79,6 +85,12 @@ pub(crate) fn decide(
     if !phase.is_terminal() && !observed.health.is_healthy() {
         phase = Phase::Failed;
         failure = Some(observed.health.message.clone());
+    }
+    // Stopped on request: Locust's web API stops the users but cancels its own run-time timer, so
+    // the master never quits by itself (autoquit only follows --run-time). Once it says `stopped`
+    // the run is over and its results are final.
+    if phase == Phase::Running && observed.stop_requested.is_some() && stopped_by_locust(observed) {
+        phase = Phase::Succeeded;
     }
     PhaseVerdict {
         phase,

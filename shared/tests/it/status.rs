@@ -198,6 +198,14 @@ impl Seen {
         self
     }
 
+    fn locust_state(mut self, state: &str) -> Self {
+        self.last_stats = Some(RequestsReport {
+            state: state.into(),
+            ..RequestsReport::default()
+        });
+        self
+    }
+
     fn master_reports_connected(mut self, connected: i32) -> Self {
         self.connected_workers = Some(connected);
         self
@@ -558,12 +566,31 @@ fn a_run_stopped_on_request_succeeds_and_says_who_stopped_it_and_when() {
     assert_eq!(event_reasons(&step.events), [reasons::TEST_STOPPED]);
     assert_eq!(event(&step.events, reasons::TEST_STOPPED).message, message);
 
-    // A run still going when the request came is not reported stopped before it ends.
-    let step = Seen::running(3).stop_requested("alice", 200).derive(&running, at(210));
+    // A run still going when the request came is not reported stopped before Locust says so.
+    let step = Seen::running(3)
+        .stop_requested("alice", 200)
+        .locust_state("running")
+        .derive(&running, at(210));
+    assert_eq!(step.status.phase, Some(Phase::Running));
     assert_eq!(
         condition(&step.status, conditions::TEST_COMPLETED).reason,
         completed::TEST_IN_PROGRESS
     );
+    // Locust's web API stops the users but its master never quits by itself afterwards: once it
+    // says `stopped` the run is over, with the master Job still active.
+    let step = Seen::running(3)
+        .stop_requested("alice", 200)
+        .locust_state("stopped")
+        .derive(&running, at(215));
+    assert_eq!(step.status.phase, Some(Phase::Succeeded));
+    assert_eq!(step.status.completion_time, Some(time(215)));
+    assert_eq!(
+        condition(&step.status, conditions::TEST_COMPLETED).reason,
+        completed::TEST_STOPPED
+    );
+    // Without a request, a stopped Locust is waited for: it quits after its autoquit window.
+    let step = Seen::running(3).locust_state("stopped").derive(&running, at(215));
+    assert_eq!(step.status.phase, Some(Phase::Running));
     // A stopped run that failed says why it failed.
     let step = Seen::running(0)
         .stop_requested("alice", 200)
