@@ -17,6 +17,10 @@
 //! get the answer a test set with [`FakeApi::set_proxy_answer`], or 503 as for a Service without
 //! endpoints.
 //!
+//! Over [`FakeApi::serve_http`], `pods/{name}/portforward` upgrades to a websocket and forwards
+//! each port to the local address a test set with [`FakeApi::set_port_forward`] (module
+//! `portforward` has the protocol), as the API server and kubelet forward to a pod's port.
+//!
 //! Every request is recorded so tests can assert which calls the operator made, and
 //! [`FakeApi::fail_next`] injects one failure. Time comes from a clock the test controls, which
 //! also stamps `creationTimestamp` on created objects.
@@ -39,6 +43,8 @@ use kube::Resource;
 use kube::api::DynamicObject;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+
+mod portforward;
 
 /// Where an object is stored: API group (`""` for core), resource plural, namespace, name.
 /// The version is not part of the key: one stored version per resource, as in etcd.
@@ -138,6 +144,8 @@ struct State {
     failures: Vec<Failure>,
     /// Answers by full service-proxy path.
     proxied: BTreeMap<String, ProxyAnswer>,
+    /// Services whose proxy forwards every request to a real server: by (namespace, service).
+    proxy_upstreams: BTreeMap<(String, String), std::net::SocketAddr>,
     /// Service-proxy requests being answered now, and the most there ever were at once.
     proxy_in_flight: usize,
     proxy_peak: usize,
@@ -149,6 +157,8 @@ struct State {
     missing_groups: std::collections::BTreeSet<String>,
     /// (method, resource plural) pairs the caller may not use, answered 403 as RBAC would.
     forbidden: Vec<(Method, String)>,
+    /// Where `pods/portforward` leads: by (namespace, pod, port), a local address.
+    port_forwards: BTreeMap<(String, String, u16), std::net::SocketAddr>,
     /// Field managers by object and leaf field path (`/spec/holderIdentity`), for server-side apply.
     owners: BTreeMap<ObjectKey, BTreeMap<String, BTreeSet<String>>>,
     /// Every change of a stored object, in resourceVersion order: what watches send.
@@ -612,6 +622,15 @@ impl FakeApi {
         );
     }
 
+    /// Makes the service proxy of Service `service` in `namespace` (any port) forward every
+    /// request, whatever its method, to the HTTP server at `address` (a real Locust master's web
+    /// port), as the API server forwards to the Service's endpoint. Set answers still win.
+    pub fn set_proxy_upstream(&self, namespace: &str, service: &str, address: std::net::SocketAddr) {
+        self.state()
+            .proxy_upstreams
+            .insert((namespace.to_string(), service.to_string()), address);
+    }
+
     /// The most service-proxy requests the fake was answering at the same time.
     pub fn proxy_peak_concurrency(&self) -> usize {
         self.state().proxy_peak
@@ -626,7 +645,8 @@ impl FakeApi {
     }
 
     /// Answers `method` on resource `plural` (in any namespace) with 403 Forbidden, worded as the
-    /// API server's RBAC authorizer words it.
+    /// API server's RBAC authorizer words it. A subresource can be named alone
+    /// (`forbid("GET", "pods/portforward")`); `pods` covers its subresources too.
     pub fn forbid(&self, method: &str, plural: &str) {
         let method = Method::from_bytes(method.as_bytes()).expect("valid HTTP method");
         self.state().forbidden.push((method, plural.to_string()));
@@ -637,6 +657,60 @@ impl FakeApi {
         self.state()
             .logs
             .insert((namespace.to_string(), pod.to_string()), text.to_string());
+    }
+
+    /// Makes `pods/{pod}/portforward` in `namespace` forward `port` to `target` (a real Locust
+    /// master's web port on 127.0.0.1). A port without a target gets the kubelet's error.
+    pub fn set_port_forward(&self, namespace: &str, pod: &str, port: u16, target: std::net::SocketAddr) {
+        self.state()
+            .port_forwards
+            .insert((namespace.to_string(), pod.to_string(), port), target);
+    }
+
+    /// Where each of `ports` of `pod` leads, or the kubelet's reason it cannot be reached.
+    fn port_targets(&self, namespace: &str, pod: &str, ports: &[u16]) -> Vec<portforward::Target> {
+        let state = self.state();
+        ports
+            .iter()
+            .map(|port| {
+                state
+                    .port_forwards
+                    .get(&(namespace.to_string(), pod.to_string(), *port))
+                    .copied()
+                    .ok_or_else(|| format!("dial tcp 127.0.0.1:{port}: connect: connection refused"))
+            })
+            .collect()
+    }
+
+    /// A `pods/{name}/portforward` websocket upgrade: answered as any request (recorded, injected
+    /// failures, RBAC, 404 without the pod, 400 for a pod not running), then `101` and the forward.
+    async fn port_forward(&self, mut request: Request<hyper::body::Incoming>) -> Response<Reply> {
+        let upgraded = hyper::upgrade::on(&mut request);
+        let (parts, _body) = request.into_parts();
+        let head = Request::from_parts(parts.clone(), ());
+        let answer = self.serve_parts(parts, Bytes::new()).await;
+        if answer.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return answer;
+        }
+        let query = parse_query(head.uri().query().unwrap_or_default());
+        let ports = match portforward::ports(&query) {
+            Ok(ports) => ports,
+            Err(problem) => return failure(400, &problem, None),
+        };
+        let Some(protocol) = portforward::choose_protocol(&head) else {
+            return failure(
+                400,
+                "port forwarding speaks the websocket subprotocol v4.channel.k8s.io",
+                None,
+            );
+        };
+        let Some(route) = Route::parse(head.uri().path()) else {
+            return failure(404, "not a pod path", None);
+        };
+        let namespace = route.namespace.clone().unwrap_or_default();
+        let targets = self.port_targets(&namespace, &route.name.unwrap_or_default(), &ports);
+        tokio::spawn(portforward::serve(upgraded, ports, targets));
+        portforward::switching(&head, protocol, Full::new(Bytes::new()).boxed())
     }
 
     // ---- recorded requests ----
@@ -848,6 +922,9 @@ impl FakeApi {
                     let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
                         let fake = fake.clone();
                         async move {
+                            if portforward::is_upgrade(&request) {
+                                return Ok::<_, Infallible>(fake.port_forward(request).await);
+                            }
                             let (parts, body) = request.into_parts();
                             let response = match body.collect().await {
                                 Ok(collected) => fake.serve_parts(parts, collected.to_bytes()).await,
@@ -859,6 +936,7 @@ impl FakeApi {
                     // A client hanging up mid-request is not the test's concern.
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .with_upgrades()
                         .await;
                 });
             }
@@ -892,18 +970,23 @@ impl FakeApi {
                 .map(str::to_string),
         };
         let now = self.now();
-        let (service, answer) = match self.answer_at_once(recorded, now) {
+        let forwarded = (parts.method.clone(), parts.uri.clone(), bytes.clone());
+        let (service, answer, upstream) = match self.answer_at_once(recorded, now) {
             Ok(response) => return response,
             Err(proxied) => proxied,
         };
         // Counted until answered or abandoned (a client timeout drops this future).
         let _in_flight = ProxyInFlight::enter(self);
-        match answer {
-            Some(answer) => {
+        match (answer, upstream) {
+            (Some(answer), _) => {
                 tokio::time::sleep(answer.delay).await;
                 raw_response(answer.status, answer.body)
             }
-            None => failure(503, &format!("no endpoints available for service \"{service}\""), None),
+            (None, Some(address)) => {
+                let (method, uri, body) = forwarded;
+                forward(address, &method, &uri, body).await
+            }
+            (None, None) => failure(503, &format!("no endpoints available for service \"{service}\""), None),
         }
     }
 
@@ -913,7 +996,7 @@ impl FakeApi {
         &self,
         recorded: RecordedRequest,
         now: Timestamp,
-    ) -> Result<Response<Reply>, (String, Option<ProxyAnswer>)> {
+    ) -> Result<Response<Reply>, (String, Option<ProxyAnswer>, Option<std::net::SocketAddr>)> {
         let mut state = self.state();
         state.requests.push(recorded.clone());
         let route = Route::parse(&recorded.path);
@@ -926,7 +1009,9 @@ impl FakeApi {
             return Ok(failure(injected.status, &injected.message, route.as_ref()));
         }
         if let Some(service) = proxied_service(&recorded.path) {
-            return Err((service, state.proxied.get(&recorded.path).cloned()));
+            let namespace = recorded.path.split('/').nth(4).unwrap_or_default().to_string();
+            let upstream = state.proxy_upstreams.get(&(namespace, service.clone())).copied();
+            return Err((service, state.proxied.get(&recorded.path).cloned(), upstream));
         }
         if let Some(answer) = discovery(&state, &recorded.path) {
             return Ok(answer);
@@ -991,6 +1076,61 @@ fn proxied_service(path: &str) -> Option<String> {
     }
 }
 
+/// Forwards a service-proxy request to `address` as one HTTP/1.0 exchange (what the proxy path
+/// holds after `/proxy`, with its query), and answers with what came back; 503 when nothing
+/// answers, as the API server does for a Service whose endpoint is down.
+async fn forward(address: std::net::SocketAddr, method: &Method, uri: &http::Uri, body: Bytes) -> Response<Reply> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let path = uri.path().split_once("/proxy").map_or("/", |(_, rest)| rest);
+    let path = if path.is_empty() { "/" } else { path };
+    let target = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        let head = format!(
+            "{method} {target} HTTP/1.0\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = match tokio::time::timeout(Duration::from_secs(10), exchange).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(error)) => return failure(503, &format!("error trying to reach service: {error}"), None),
+        Err(_) => return failure(503, "error trying to reach service: timed out", None),
+    };
+    let split = answer.windows(4).position(|window| window == b"\r\n\r\n");
+    let (head, body) = match split {
+        Some(at) => (
+            String::from_utf8_lossy(&answer[..at]).to_string(),
+            answer[at + 4..].to_vec(),
+        ),
+        None => return failure(503, "error trying to reach service: no HTTP answer", None),
+    };
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(502);
+    let mut response = raw_response(status, Bytes::from(body));
+    if let Some(content_type) = head
+        .lines()
+        .find_map(|line| {
+            line.split_once(':')
+                .filter(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        })
+        .and_then(|(_, value)| http::HeaderValue::from_str(value.trim()).ok())
+    {
+        response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
+    }
+    response
+}
+
 /// A response with a body as given (the proxied master's own answer, not a `Status`).
 fn raw_response(status: u16, body: Bytes) -> Response<Reply> {
     let mut response = Response::new(Full::new(body).boxed());
@@ -1048,6 +1188,9 @@ fn handle(state: &mut State, route: &Route, request: &RecordedRequest, now: Time
     let method = &request.method;
     if route.plural == "pods" && route.subresource.as_deref() == Some("log") && method == Method::GET {
         return pod_log(state, route, request);
+    }
+    if route.plural == "pods" && route.subresource.as_deref() == Some("portforward") {
+        return port_forward_check(state, route);
     }
     match (method.as_str(), &route.name) {
         ("GET", Some(name)) => match state.objects.get(&route.key(name)) {
@@ -1254,9 +1397,17 @@ fn forbidden(state: &State, route: &Route, request: &RecordedRequest) -> Option<
     state
         .forbidden
         .iter()
-        .any(|(method, plural)| *method == request.method && *plural == route.plural)
+        .any(|(method, plural)| {
+            let with_subresource = route
+                .subresource
+                .as_ref()
+                .map(|subresource| format!("{}/{subresource}", route.plural));
+            *method == request.method && (*plural == route.plural || Some(plural) == with_subresource.as_ref())
+        })
         .then(|| {
             let verb = match (request.method.as_str(), route.name.is_some()) {
+                // Port forwarding is authorized as `create` on pods/portforward, whatever the method.
+                _ if route.subresource.as_deref() == Some("portforward") => "create",
                 ("GET", true) => "get",
                 ("GET", false) if request.query_param("watch").is_some() => "watch",
                 ("GET", false) => "list",
@@ -1276,9 +1427,13 @@ fn forbidden(state: &State, route: &Route, request: &RecordedRequest) -> Option<
                 .as_ref()
                 .map(|ns| format!(" in the namespace \"{ns}\""))
                 .unwrap_or_else(|| " at the cluster scope".to_string());
+            let checked = match &route.subresource {
+                Some(subresource) => format!("{}/{subresource}", route.plural),
+                None => route.plural.clone(),
+            };
             let message = format!(
-                "{resource} is forbidden: User \"tester\" cannot {verb} resource \"{}\" in API group \"{}\"{scope}",
-                route.plural, route.group
+                "{resource} is forbidden: User \"tester\" cannot {verb} resource \"{checked}\" in API group \"{}\"{scope}",
+                route.group
             );
             failure(403, &message, Some(route))
         })
@@ -1304,6 +1459,27 @@ fn pod_log(state: &State, route: &Route, request: &RecordedRequest) -> Response<
     response
         .headers_mut()
         .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+    response
+}
+
+/// Whether `pods/{name}/portforward` may start: 404 without the pod, 400 (the kubelet's words) when
+/// it is not running, else an empty `101` that [`FakeApi::port_forward`] completes. Without an
+/// HTTP connection to upgrade ([`FakeApi::client`]), the 101 is all a client gets.
+fn port_forward_check(state: &State, route: &Route) -> Response<Reply> {
+    let name = route.name.clone().unwrap_or_default();
+    let Some(pod) = state.objects.get(&route.key(&name)) else {
+        return not_found(route, &name);
+    };
+    let phase = pod["status"]["phase"].as_str().unwrap_or("Pending");
+    if phase != "Running" {
+        return failure(
+            400,
+            &format!("unable to forward port because pod is not running. Current status={phase}"),
+            Some(route),
+        );
+    }
+    let mut response = Response::new(Full::new(Bytes::new()).boxed());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     response
 }
 
@@ -1892,5 +2068,123 @@ mod client_tests {
         );
         pods.delete("a", &Default::default()).await.unwrap();
         assert_eq!(next(&mut events).await, "DELETED a");
+    }
+}
+
+#[cfg(test)]
+mod port_forward_tests {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::Api;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A TCP server on 127.0.0.1 that answers each connection's bytes upper-cased, then hangs up
+    /// when the client does.
+    async fn shouting_server() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0_u8; 1024];
+                    while let Ok(read) = stream.read(&mut buffer).await {
+                        if read == 0 {
+                            break;
+                        }
+                        let _ = stream.write_all(&buffer[..read].to_ascii_uppercase()).await;
+                    }
+                });
+            }
+        });
+        address
+    }
+
+    async fn pods_over_http(fake: &FakeApi) -> (Api<Pod>, HttpServer) {
+        let server = fake.serve_http().await.unwrap();
+        let config = kube::Config::new(server.url().parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        (Api::namespaced(client, "ns"), server)
+    }
+
+    fn add_pod(fake: &FakeApi, name: &str, phase: &str) {
+        fake.add_pod("ns", name, &BTreeMap::new(), json!({ "phase": phase }));
+    }
+
+    #[tokio::test]
+    async fn kube_clients_port_forward_reaches_the_address_set_for_the_pods_port() {
+        let fake = FakeApi::new("2025-03-01T10:00:00Z".parse().unwrap());
+        add_pod(&fake, "web", "Running");
+        fake.set_port_forward("ns", "web", 8089, shouting_server().await);
+        let (pods, _server) = pods_over_http(&fake).await;
+
+        let mut forwarder = tokio::time::timeout(Duration::from_secs(10), pods.portforward("web", &[8089]))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut stream = forwarder.take_stream(8089).unwrap();
+        for word in ["hello", "locust"] {
+            stream.write_all(word.as_bytes()).await.unwrap();
+            let mut answer = vec![0_u8; word.len()];
+            tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut answer))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(answer, word.to_ascii_uppercase().as_bytes());
+        }
+        drop(stream);
+        let joined = tokio::time::timeout(Duration::from_secs(10), forwarder.join())
+            .await
+            .unwrap();
+        assert!(joined.is_ok(), "{joined:?}");
+        let recorded = fake.requests_matching("GET", "/pods/web/portforward");
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].query_param("ports"), Some("8089"));
+    }
+
+    #[tokio::test]
+    async fn a_port_nothing_listens_on_reports_the_kubelets_error_on_its_error_channel() {
+        let fake = FakeApi::new("2025-03-01T10:00:00Z".parse().unwrap());
+        add_pod(&fake, "web", "Running");
+        let (pods, _server) = pods_over_http(&fake).await;
+        let mut forwarder = pods.portforward("web", &[8089]).await.unwrap();
+        let error = tokio::time::timeout(Duration::from_secs(10), forwarder.take_error(8089).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(error.contains("error forwarding port 8089"), "{error}");
+        assert!(error.contains("connection refused"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn refusals_come_back_as_api_errors_a_kube_client_understands() {
+        let fake = FakeApi::new("2025-03-01T10:00:00Z".parse().unwrap());
+        add_pod(&fake, "starting", "Pending");
+        add_pod(&fake, "web", "Running");
+        let (pods, _server) = pods_over_http(&fake).await;
+        let status = |result: kube::Result<kube::api::Portforwarder>| match result {
+            Err(kube::Error::Api(status)) => (status.code, status.message),
+            Err(other) => panic!("not an API error: {other}"),
+            Ok(_) => panic!("the forward was refused"),
+        };
+
+        let (code, message) = status(pods.portforward("gone", &[8089]).await);
+        assert_eq!((code, message.as_str()), (404, "pods \"gone\" not found"));
+        let (code, message) = status(pods.portforward("starting", &[8089]).await);
+        assert_eq!(code, 400);
+        assert!(
+            message.contains("pod is not running. Current status=Pending"),
+            "{message}"
+        );
+
+        fake.forbid("GET", "pods/portforward");
+        let (code, message) = status(pods.portforward("web", &[8089]).await);
+        assert_eq!(code, 403);
+        assert!(
+            message.contains("cannot create resource \"pods/portforward\" in API group \"\" in the namespace \"ns\""),
+            "{message}"
+        );
+        // Only the subresource is forbidden: the pod itself can still be read.
+        pods.get("web").await.unwrap();
     }
 }
