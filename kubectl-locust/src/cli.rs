@@ -25,7 +25,12 @@ Examples:
   kubectl locust logs checkout -f
   kubectl locust tui checkout
 
-Exit codes: 0 ok / Succeeded, 1 error, 2 usage, 3 test Failed, 4 timeout, 130 interrupted.";
+  # Save Locust's report of a finished test (the pods may be long gone), or compare two runs
+  kubectl locust report checkout --open
+  kubectl locust report checkout-v2 --compare checkout
+
+Exit codes: 0 ok / Succeeded, 1 error, 2 usage, 3 test Failed (by Locust, or its results breached
+spec.thresholds), 4 timeout, 130 interrupted.";
 
 /// Run and watch distributed Locust load tests (LocustTest resources) on Kubernetes.
 #[derive(Parser, Debug, Clone)]
@@ -107,6 +112,9 @@ pub enum Command {
     /// Open the live terminal UI for a test (a picker when no name is given).
     #[command(after_help = TUI_AFTER_HELP)]
     Tui(TuiArgs),
+    /// Save Locust's final report of a finished test (HTML, CSV or JSON), or compare two tests.
+    #[command(after_help = REPORT_AFTER_HELP)]
+    Report(ReportArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_AFTER_HELP)]
     Completion(CompletionArgs),
@@ -130,6 +138,10 @@ Examples:
 With --wait (or --local), the exit code is 0 when the test Succeeded, 3 when it Failed,
 4 when --timeout passed first. Locust itself fails a test whose requests failed
 (its --exit-code-on-error, default 1); pass --master-arg=--exit-code-on-error=0 to allow failures.
+A test whose results breach its spec.thresholds (-f manifest) Failed too (TestCompleted reason
+ThresholdsBreached, or ThresholdsUnverified when its final statistics could not be read): exit 3,
+and the summary lists each limit with what was measured. --local saves Locust's report
+(report.html, requests.csv, failures.csv, stats.json) in ./<NAME>-report/.
 --wait reads the test every 2s; the environment variable KUBECTL_LOCUST_POLL_INTERVAL (e.g. 500ms)
 changes that.";
 
@@ -153,6 +165,20 @@ Examples:
   kubectl locust tui            # pick a test from the current namespace
   kubectl locust tui -A         # from every namespace
   kubectl locust tui checkout   # open one test";
+
+const REPORT_AFTER_HELP: &str = "\
+The operator saves Locust's report when Locust stops (before the master quits), in a ConfigMap
+<NAME>-report owned by the test; this reads it back, so it works after the pods are gone.
+
+Examples:
+  kubectl locust report checkout                     # ./checkout-report.html, Locust's HTML report
+  kubectl locust report checkout --open              # and open it in a browser
+  kubectl locust report checkout -o csv              # ./checkout-requests.csv and ./checkout-failures.csv
+  kubectl locust report checkout -o json --output-file - | jq .thresholds
+  kubectl locust report checkout-v2 --compare checkout   # per-endpoint changes from checkout to checkout-v2
+
+-o json is one document: the final /stats/requests of Locust and the verdict on spec.thresholds.
+Exit codes: 0 saved (or compared), 1 no report (the message says why), 2 usage.";
 
 const COMPLETION_AFTER_HELP: &str = "\
 Examples (the script completes `kubectl-locust`, the binary called directly):
@@ -287,6 +313,39 @@ pub struct TuiArgs {
     /// The test to show; without it, pick one from a list.
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
+}
+
+/// The file `report` saves.
+#[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Locust's HTML report, with its charts.
+    #[default]
+    Html,
+    /// The per-endpoint statistics and the failures, as Locust's CSV downloads.
+    Csv,
+    /// The final statistics and the thresholds verdict, as one JSON document.
+    Json,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReportArgs {
+    /// The finished test whose report to save.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// What to save.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Html, value_name = "FORMAT")]
+    pub output: ReportFormat,
+    /// Where to write it ("-": standard output). Default: ./<NAME>-report.html, ./<NAME>-report.json,
+    /// or ./<NAME>-requests.csv and ./<NAME>-failures.csv.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// Open the saved HTML report in a browser (xdg-open, open or start).
+    #[arg(long)]
+    pub open: bool,
+    /// Instead of saving, print per-endpoint changes from test OTHER to NAME (RPS, median, p95,
+    /// failures).
+    #[arg(long, value_name = "OTHER", conflicts_with_all = ["output_file", "open"])]
+    pub compare: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,5 +1,6 @@
 //! Helpers for tests across the workspace's deliverables: [`helm`] renders the chart with the real
-//! `helm` binary and hands back the objects as JSON values. (The in-memory Kubernetes API server
+//! `helm` binary and hands back the objects as JSON values; [`release`] runs `scripts/release.sh`.
+//! (The in-memory Kubernetes API server
 //! the operator's and the plugin's tests drive through a real `kube::Client` is the `fake-api`
 //! crate, `tests/fake-api`.)
 
@@ -188,5 +189,46 @@ pub mod helm {
             }
         }
         Ok(objects)
+    }
+}
+
+pub mod release {
+    //! `scripts/release.sh` and the processes the tests start.
+
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    use super::helm::{helm_binary, workspace_root};
+
+    /// Runs `scripts/release.sh ARGS...` of `root` (the real workspace, or a copy of its parts),
+    /// with the helm the chart tests use on PATH (for `finish`, which packages the chart).
+    pub fn release_script(root: &Path, args: &[&str]) -> Output {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        if let Ok(helm) = helm_binary()
+            && let Some(dir) = helm.parent()
+        {
+            paths.insert(0, dir.to_path_buf());
+        }
+        paths.push(workspace_root().join("target").join("tools").join("bin"));
+        let mut command = Command::new("bash");
+        command.arg(root.join("scripts").join("release.sh")).args(args);
+        if let Ok(joined) = std::env::join_paths(paths) {
+            command.env("PATH", joined);
+        }
+        command
+            .output()
+            .unwrap_or_else(|error| panic!("bash scripts/release.sh: {error}"))
+    }
+
+    /// Fails the test with `what`, the exit status and both outputs unless `output` succeeded.
+    pub fn assert_success(output: &Output, what: &str) {
+        assert!(
+            output.status.success(),
+            "{what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }

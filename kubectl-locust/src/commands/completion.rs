@@ -40,7 +40,7 @@ pub mod directive {
 }
 
 /// Subcommands whose NAME is an existing LocustTest (`run`'s NAME is a new one).
-const COMMANDS_NAMING_A_TEST: &[&str] = &["status", "logs", "tui"];
+const COMMANDS_NAMING_A_TEST: &[&str] = &["status", "logs", "tui", "report"];
 
 /// `completion bash|zsh|fish`: the script on standard output.
 pub fn execute(args: &CompletionArgs) -> Result<u8, PluginError> {
@@ -330,6 +330,10 @@ enum Slot<'a, 'p> {
 
 fn slot<'a, 'p>(reading: &Reading<'a>, partial: &'p str) -> Slot<'a, 'p> {
     if let Some(arg) = reading.pending {
+        // `report NAME --compare OTHER`: OTHER is a test too.
+        if arg.get_id() == "compare" {
+            return Slot::TestName;
+        }
         return Slot::Value { arg, prefix: partial };
     }
     if !reading.only_positionals && partial.starts_with('-') {
@@ -453,7 +457,10 @@ mod tests {
             .iter()
             .map(|line| line.split('\t').next().unwrap_or_default())
             .collect();
-        assert_eq!(names, ["run", "status", "logs", "tui", "completion", "version"]);
+        assert_eq!(
+            names,
+            ["run", "status", "logs", "tui", "report", "completion", "version"]
+        );
         assert_eq!(directive, directive::NO_FILE_COMP);
         assert!(
             lines.contains(&"logs\tPrint the logs of a test's master (default) or workers".to_string()),
@@ -581,7 +588,7 @@ mod tests {
     #[test]
     fn the_name_of_status_logs_and_tui_offers_tests_by_prefix() {
         let names = ["checkout", "checkout-v2", "login"];
-        for command in ["status", "logs", "tui"] {
+        for command in ["status", "logs", "tui", "report"] {
             assert_eq!(offered(command, "", &names), (words("checkout checkout-v2 login"), 4));
             assert_eq!(offered(command, "che", &names), (words("checkout checkout-v2"), 4));
         }
@@ -614,6 +621,10 @@ mod tests {
         assert!(!needs_test_names(&words("status -o"), ""));
         assert!(!needs_test_names(&words("run"), ""));
         assert!(!needs_test_names(&[], ""));
+        assert!(
+            needs_test_names(&words("report new --compare"), ""),
+            "--compare names a test"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod completion;
 pub mod logs;
+pub mod report;
 pub mod run;
 pub mod status;
 pub mod tui;
@@ -17,6 +18,7 @@ pub async fn execute(cli: Cli) -> Result<u8, PluginError> {
         Command::Status(args) => status::execute(&cli.global, args).await,
         Command::Logs(args) => logs::execute(&cli.global, args).await,
         Command::Tui(args) => tui::execute(&cli.global, args).await,
+        Command::Report(args) => report::execute(&cli.global, args).await,
         Command::Completion(args) => completion::execute(&args),
         Command::Complete(args) => completion::complete(&cli.global, &args).await,
         Command::Version => {

@@ -13,6 +13,7 @@ use crate::output::Palette;
 use crate::render::events::EventRow;
 use crate::render::progress::short_duration;
 use crate::render::table::{age, aligned, cause_rank, is_problem};
+use crate::render::thresholds;
 
 /// Width of the labels of the header and statistics blocks.
 const LABEL_WIDTH: usize = 14;
@@ -122,6 +123,12 @@ pub fn next_steps(test: &LocustTest, now: Timestamp) -> Vec<String> {
              (add --workers for the workers)."
         ));
     }
+    if crate::render::progress::failed_by_thresholds(test) {
+        steps.push(format!(
+            "Locust passed the run but its results did not meet spec.thresholds (see Thresholds): \
+             `kubectl locust report {name} -n {ns}` saves Locust's report of the run, request by request."
+        ));
+    }
     let ended = status.phase.is_some_and(Phase::is_terminal);
     if let Some(connected) = condition(test, conditions::WORKERS_CONNECTED)
         && !ended
@@ -220,6 +227,23 @@ pub fn detail(test: &LocustTest, events: Events<'_>, palette: Palette, now: Time
         "Age",
         age(test.metadata.creation_timestamp.as_ref().map(|t| t.0), now),
     ));
+    if let Some(report) = &status.report {
+        let name = test.metadata.name.as_deref().unwrap_or("NAME");
+        let ns = test.metadata.namespace.as_deref().unwrap_or("default");
+        let saved = report
+            .saved_time
+            .as_ref()
+            .map(|t| format!(", saved {} ago", age(Some(t.0), now)))
+            .unwrap_or_default();
+        let mut text = match &report.config_map {
+            Some(config_map) => format!("`kubectl locust report {name} -n {ns}` (ConfigMap {config_map}{saved})"),
+            None => "not saved".to_string(),
+        };
+        if let Some(message) = &report.message {
+            text.push_str(&format!("; {message}"));
+        }
+        out.push(field("Report", text));
+    }
     if let (Some(observed), Some(generation)) = (status.observed_generation, test.metadata.generation)
         && observed < generation
     {
@@ -303,6 +327,34 @@ pub fn detail(test: &LocustTest, events: Events<'_>, palette: Palette, now: Time
             } else {
                 "  no statistics yet".to_string()
             });
+        }
+    }
+
+    if let Some(view) = thresholds::view(test) {
+        out.push(String::new());
+        let heading = format!("Thresholds ({})", view.heading);
+        out.push(if view.bad {
+            palette.red(&palette.bold(&heading))
+        } else {
+            palette.bold(&heading)
+        });
+        if let Some(note) = &view.note {
+            out.push(format!("  {note}"));
+        }
+        if !view.rows.is_empty() {
+            let measured = if view.ended { "MEASURED" } else { "NOW" };
+            let mut rows = vec![
+                ["SUBJECT", "LIMIT", "ALLOWED", measured, "RESULT"]
+                    .map(str::to_string)
+                    .to_vec(),
+            ];
+            rows.extend(view.rows.iter().map(|row| row.cells().to_vec()));
+            let lines = aligned(&rows, GAP, |_, _, cell| cell.to_string());
+            for (index, line) in lines.into_iter().enumerate() {
+                let line = format!("  {line}");
+                let bad = index.checked_sub(1).is_some_and(|i| view.rows[i].standing.is_bad());
+                out.push(if bad { palette.red(&line) } else { line });
+            }
         }
     }
 

@@ -78,6 +78,11 @@ pub fn progress_line(test: &LocustTest, palette: Palette, now: Timestamp) -> Str
 /// The end-of-test summary: phase, duration, totals and, for a failure, what went wrong and
 /// where to look next. `logs_hint` is the command that shows the logs.
 pub fn summary(test: &LocustTest, palette: Palette, logs_hint: &str) -> String {
+    summary_with_report(test, palette, None, logs_hint)
+}
+
+/// [`summary`] with a line saying where Locust's report of the run is (`report_line`).
+pub fn summary_with_report(test: &LocustTest, palette: Palette, report_line: Option<&str>, logs_hint: &str) -> String {
     let name = test.metadata.name.as_deref().unwrap_or("?");
     let status = test.status.clone().unwrap_or_default();
     let mut lines = vec![format!("Test {} {}", palette.bold(name), palette.phase(status.phase))];
@@ -109,11 +114,14 @@ pub fn summary(test: &LocustTest, palette: Palette, logs_hint: &str) -> String {
         }
         None => lines.push("  statistics none were read from the master".to_string()),
     }
+    lines.extend(super::thresholds::summary_lines(test, palette));
+    lines.extend(report_line.map(str::to_string));
     if status.phase == Some(Phase::Failed) {
         for condition in status.conditions.iter().flatten() {
             let bad = match condition.type_.as_str() {
                 conditions::TEST_COMPLETED => condition.reason == conditions::completed::TEST_FAILED,
-                conditions::SPEC_DRIFTED => false,
+                // The thresholds' lines above say it, limit by limit.
+                conditions::SPEC_DRIFTED | conditions::THRESHOLDS_MET => false,
                 _ => condition.status == "False",
             };
             if bad {
@@ -128,6 +136,29 @@ pub fn summary(test: &LocustTest, palette: Palette, logs_hint: &str) -> String {
         lines.push(format!("  next: {logs_hint}"));
     }
     lines.join("\n")
+}
+
+/// Whether the test failed on its thresholds alone (Locust itself passed it).
+pub fn failed_by_thresholds(test: &LocustTest) -> bool {
+    test.status
+        .as_ref()
+        .and_then(|status| shared::status::condition(status, conditions::TEST_COMPLETED))
+        .is_some_and(|completed| {
+            [
+                conditions::completed::THRESHOLDS_BREACHED,
+                conditions::completed::THRESHOLDS_UNVERIFIED,
+            ]
+            .contains(&completed.reason.as_str())
+        })
+}
+
+/// The line pointing at the saved report of a cluster test, when the operator saved one.
+pub fn report_line(test: &LocustTest, namespace: &str) -> Option<String> {
+    let name = test.metadata.name.as_deref()?;
+    let saved = test.status.as_ref()?.report.as_ref()?.config_map.as_ref()?;
+    Some(format!(
+        "  report     `kubectl locust report {name} -n {namespace}` (Locust's report, kept in ConfigMap {saved})"
+    ))
 }
 
 /// Where to look after a test ended or while it runs, as commands to copy.

@@ -68,13 +68,23 @@ pub fn human_duration(seconds: i64) -> String {
 pub fn is_problem(condition: &Condition) -> bool {
     match condition.type_.as_str() {
         conditions::SPEC_DRIFTED => condition.status == "True",
-        conditions::TEST_COMPLETED => condition.reason == completed::TEST_FAILED,
+        conditions::TEST_COMPLETED => failed_reason(&condition.reason),
         conditions::PODS_HEALTHY => condition.status == "False",
         conditions::WORKERS_CONNECTED => condition.reason == workers::WORKERS_MISSING,
         conditions::READY => condition.reason == ready::RESOURCES_FAILED,
         // A type this version does not know: trust its status.
         _ => condition.status == "False",
     }
+}
+
+/// Whether a TestCompleted reason says the test failed: Locust failed it, or its thresholds did.
+pub fn failed_reason(reason: &str) -> bool {
+    [
+        completed::TEST_FAILED,
+        completed::THRESHOLDS_BREACHED,
+        completed::THRESHOLDS_UNVERIFIED,
+    ]
+    .contains(&reason)
 }
 
 /// The problem worth naming first: the cause (a pod failure) before its effects (a failed test,
@@ -95,11 +105,13 @@ pub fn first_problem(test: &LocustTest) -> Option<&Condition> {
 pub fn cause_rank(condition: &Condition) -> u8 {
     match condition.type_.as_str() {
         conditions::PODS_HEALTHY => 0,
-        conditions::TEST_COMPLETED => 1,
-        conditions::WORKERS_CONNECTED => 2,
-        conditions::SPEC_DRIFTED => 3,
-        conditions::READY => 4,
-        _ => 5,
+        // Limits breached are why a run Locust passed ended Failed.
+        conditions::THRESHOLDS_MET => 1,
+        conditions::TEST_COMPLETED => 2,
+        conditions::WORKERS_CONNECTED => 3,
+        conditions::SPEC_DRIFTED => 4,
+        conditions::READY => 5,
+        _ => 6,
     }
 }
 

@@ -9,6 +9,7 @@ use shared::api::v2::Phase;
 
 use super::state::State;
 use crate::render::progress::ran_for;
+use crate::render::thresholds;
 
 pub fn phase_color(phase: Option<Phase>) -> Color {
     match phase {
@@ -33,25 +34,44 @@ pub fn draw(frame: &mut Frame, state: &State) {
     let [header, body, help] =
         Layout::vertical([Constraint::Length(3), Constraint::Min(6), Constraint::Length(1)]).areas(area);
     draw_header(frame, header, state);
+    // Only a test with thresholds gets their block; the layout of the others stays as it was.
+    let limits = state.test.as_ref().and_then(thresholds::view);
+    let limits_height = limits
+        .as_ref()
+        .map_or(0, |view| view.rows.len() as u16 + 3 + u16::from(view.note.is_some()));
     if narrow {
-        let [conditions, workers, stats, events] = Layout::vertical([
+        // No room for a table: the heading and the first limit in trouble, in one line.
+        let limits_height = if limits.is_some() { 3 } else { 0 };
+        let [conditions, workers, stats, limits_area, events] = Layout::vertical([
             Constraint::Length(7),
             Constraint::Length(3),
             Constraint::Length(6),
+            Constraint::Length(limits_height),
             Constraint::Min(3),
         ])
         .areas(body);
         draw_conditions(frame, conditions, state);
         draw_workers(frame, workers, state);
         draw_stats(frame, stats, state);
+        if let Some(view) = &limits {
+            draw_thresholds_line(frame, limits_area, view);
+        }
         draw_events(frame, events, state);
     } else {
-        let [top, events] = Layout::vertical([Constraint::Min(10), Constraint::Length(8)]).areas(body);
+        let [top, limits_area, events] = Layout::vertical([
+            Constraint::Min(10),
+            Constraint::Length(limits_height),
+            Constraint::Length(8),
+        ])
+        .areas(body);
         let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
         let [workers, conditions] = Layout::vertical([Constraint::Length(3), Constraint::Min(5)]).areas(left);
         draw_workers(frame, workers, state);
         draw_conditions(frame, conditions, state);
         draw_stats(frame, right, state);
+        if let Some(view) = &limits {
+            draw_thresholds(frame, limits_area, view);
+        }
         draw_events(frame, events, state);
     }
     let finished = state.phase().is_some_and(Phase::is_terminal);
@@ -126,7 +146,7 @@ fn draw_conditions(frame: &mut Frame, area: Rect, state: &State) {
     let rows = conditions.iter().map(|c| {
         let bad = match c.type_.as_str() {
             "SpecDrifted" => c.status == "True",
-            "TestCompleted" => c.reason == "TestFailed",
+            "TestCompleted" => crate::render::table::failed_reason(&c.reason),
             _ => c.status == "False" && c.reason != "WaitingForWorkers" && c.reason != "PodsStarting",
         };
         let style = if bad {
@@ -225,6 +245,71 @@ fn draw_stats(frame: &mut Frame, area: Rect, state: &State) {
             chart,
         );
     }
+}
+
+fn thresholds_block(view: &thresholds::View) -> Block<'static> {
+    let title = format!(" Thresholds: {} ", view.heading);
+    let title_style = if view.bad {
+        Style::default().fg(Color::Red)
+    } else if view.ended {
+        Style::default().fg(Color::Green)
+    } else {
+        Style::default()
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, title_style))
+}
+
+/// The narrow form: the first limit in trouble (or why nothing was checked), else how many wait.
+fn draw_thresholds_line(frame: &mut Frame, area: Rect, view: &thresholds::View) {
+    let trouble = view.rows.iter().find(|row| row.standing.is_bad());
+    let line = match (trouble, &view.note) {
+        (_, Some(note)) => Line::styled(note.clone(), Style::default().fg(Color::Red)),
+        (Some(row), None) => {
+            let [subject, limit, allowed, measured, standing] = row.cells();
+            Line::styled(
+                format!("{standing}: {limit} of {subject} {measured}, {allowed}"),
+                Style::default().fg(Color::Red),
+            )
+        }
+        (None, None) => Line::from(format!("{} limits, none in trouble", view.rows.len())),
+    };
+    frame.render_widget(Paragraph::new(line).block(thresholds_block(view)), area);
+}
+
+/// Each limit against the run: live values while it runs, the verdict once it ended.
+fn draw_thresholds(frame: &mut Frame, area: Rect, view: &thresholds::View) {
+    let block = thresholds_block(view);
+    let measured = if view.ended { "MEASURED" } else { "NOW" };
+    let mut rows: Vec<Row> = Vec::new();
+    if let Some(note) = &view.note {
+        rows.push(Row::new(vec![note.clone()]).style(Style::default().fg(Color::Red)));
+    }
+    rows.extend(view.rows.iter().map(|row| {
+        let style = if row.standing.is_bad() {
+            Style::default().fg(Color::Red)
+        } else {
+            Style::default()
+        };
+        Row::new(row.cells().to_vec()).style(style)
+    }));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(18),
+            Constraint::Length(21),
+            Constraint::Length(16),
+            Constraint::Length(11),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new(vec!["SUBJECT", "LIMIT", "ALLOWED", measured, "RESULT"])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+    )
+    .block(block);
+    frame.render_widget(table, area);
 }
 
 fn draw_events(frame: &mut Frame, area: Rect, state: &State) {

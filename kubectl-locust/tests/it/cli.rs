@@ -107,7 +107,7 @@ fn assert_reads_as_kubectl(page: &str, usage: &str) {
 async fn root_help_lists_the_commands_global_flags_and_examples() {
     let page = help(None).await;
     assert_reads_as_kubectl(&page, "kubectl locust [OPTIONS] <COMMAND>");
-    for command in ["run", "status", "logs", "tui", "completion", "version"] {
+    for command in ["run", "status", "logs", "tui", "report", "completion", "version"] {
         assert!(
             page.contains(&format!("\n  {command} ")),
             "command {command} missing:\n{page}"
@@ -115,7 +115,7 @@ async fn root_help_lists_the_commands_global_flags_and_examples() {
     }
     assert!(!page.contains("__complete"), "the hidden command stays hidden");
     assert!(page.contains("Examples:\n") && page.contains("  kubectl locust run checkout --locustfile test.py"));
-    assert!(page.contains("Exit codes: 0 ok / Succeeded, 1 error, 2 usage, 3 test Failed, 4 timeout"));
+    assert!(page.contains("Exit codes: 0 ok / Succeeded, 1 error, 2 usage, 3 test Failed (by Locust, or its results breached\nspec.thresholds), 4 timeout"));
     insta::assert_snapshot!("help_root", page);
 }
 
@@ -141,6 +141,11 @@ async fn each_command_help_has_usage_global_flags_and_examples() {
             "tui",
             "kubectl locust tui [OPTIONS] [NAME]",
             "kubectl locust tui checkout",
+        ),
+        (
+            "report",
+            "kubectl locust report [OPTIONS] <NAME>",
+            "kubectl locust report checkout-v2 --compare checkout",
         ),
         (
             "completion",

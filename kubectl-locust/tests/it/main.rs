@@ -8,6 +8,7 @@ mod cli;
 mod completion;
 mod local;
 mod logs;
+mod report;
 mod run;
 mod status;
 mod tui;

@@ -607,3 +607,104 @@ async fn ctrl_c_stops_waiting_with_130_and_the_test_keeps_running() {
     run.assert_stderr_has("stopped waiting; the test keeps running");
     assert!(cluster.fake.get::<LocustTest>(NS, "shop").is_some());
 }
+
+/// The status the operator leaves on a run Locust passed but whose results breached its
+/// thresholds (`shared::status::thresholds::conclude`), with its report saved.
+fn breached(message: &str) -> Value {
+    json!({"phase": "Failed", "expectedWorkers": 2, "connectedWorkers": 2,
+           "startTime": "2026-11-22T10:00:00Z", "completionTime": "2026-11-22T10:02:05Z",
+           "conditions": [
+               {"type": "Ready", "status": "True", "reason": "ResourcesCreated",
+                "message": "all resources created", "lastTransitionTime": "2026-11-22T10:00:01Z"},
+               {"type": "TestCompleted", "status": "True", "reason": "ThresholdsBreached",
+                "message": message, "lastTransitionTime": "2026-11-22T10:02:05Z"},
+               {"type": "ThresholdsMet", "status": "False", "reason": "ThresholdsBreached",
+                "message": message, "lastTransitionTime": "2026-11-22T10:02:05Z"}],
+           "stats": stats(0, 12000, 12, 98.5),
+           "thresholds": [
+               {"subject": "all requests", "limit": "maxFailRatio", "allowed": 0.01, "measured": 0.001, "met": true},
+               {"subject": "all requests", "limit": "maxP95ResponseTimeMs", "allowed": 250.0, "measured": 120.0, "met": true},
+               {"subject": "POST /checkout", "limit": "maxP95ResponseTimeMs", "allowed": 500.0, "measured": 812.0, "met": false}],
+           "report": {"configMap": "checkout-report", "files": ["failures.csv", "report.html", "requests.csv", "stats.json"],
+                      "savedTime": "2026-11-22T10:02:03Z"}})
+}
+
+#[tokio::test]
+async fn wait_on_a_thresholds_breach_exits_3_with_each_limit_against_what_was_measured() {
+    let cluster = Cluster::start().await.in_dir(fixtures());
+    let child = cluster
+        .command(&["run", "-f", "thresholds.yaml", "--wait", "--timeout", "50s"])
+        .spawn()
+        .unwrap();
+    cluster.created("checkout").await;
+    let created = cluster.fake.get::<LocustTest>(NS, "checkout").unwrap();
+    assert!(
+        created.spec.thresholds.is_some(),
+        "the manifest's thresholds are submitted"
+    );
+    cluster.set_status(
+        "checkout",
+        breached("thresholds breached: p95 response time of POST /checkout: 812 ms, allowed at most 500 ms"),
+    );
+    let run = finish(child).await;
+    assert_eq!(run.code, Some(3), "{}", run.both());
+    let summary = run
+        .stdout
+        .split("locusttest.locust.io/checkout created\n")
+        .nth(1)
+        .unwrap_or_default();
+    insta::assert_snapshot!("wait_thresholds_breached_summary", summary);
+    for expected in [
+        "thresholds breached: 1 of 3 limits",
+        "met      p95 response time of all requests: 120 ms, allowed at most 250 ms",
+        "BREACHED p95 response time of POST /checkout: 812 ms, allowed at most 500 ms",
+        "report     `kubectl locust report checkout -n load` (Locust's report, kept in ConfigMap checkout-report)",
+    ] {
+        run.assert_stdout_has(expected);
+    }
+
+    // Nothing to check them on: Failed too, never a silent pass.
+    let cluster = Cluster::start().await.in_dir(fixtures());
+    let child = cluster
+        .command(&["run", "-f", "thresholds.yaml", "--wait"])
+        .spawn()
+        .unwrap();
+    cluster.created("checkout").await;
+    let why = "the thresholds could not be checked: no statistics were read from the master before it ended";
+    let mut status = breached(why);
+    status["conditions"][1]["reason"] = json!("ThresholdsUnverified");
+    status["conditions"][2]["reason"] = json!("StatisticsUnavailable");
+    status["thresholds"] = json!([]);
+    status.as_object_mut().unwrap().remove("stats");
+    cluster.set_status("checkout", status);
+    let run = finish(child).await;
+    assert_eq!(run.code, Some(3), "{}", run.both());
+    run.assert_stdout_has("thresholds not checked");
+    run.assert_stdout_has(why);
+}
+
+#[tokio::test]
+async fn wait_on_thresholds_met_exits_0_and_says_so() {
+    let cluster = Cluster::start().await.in_dir(fixtures());
+    let child = cluster
+        .command(&["run", "-f", "thresholds.yaml", "--wait"])
+        .spawn()
+        .unwrap();
+    cluster.created("checkout").await;
+    let mut status = breached("all 3 thresholds met");
+    status["phase"] = json!("Succeeded");
+    status["conditions"][1]["reason"] = json!("TestSucceeded");
+    status["conditions"][2] = json!({"type": "ThresholdsMet", "status": "True", "reason": "ThresholdsMet",
+        "message": "all 3 thresholds met", "lastTransitionTime": "2026-11-22T10:02:05Z"});
+    status["thresholds"][2]["measured"] = json!(312.0);
+    status["thresholds"][2]["met"] = json!(true);
+    cluster.set_status("checkout", status);
+    let run = finish(child).await;
+    assert_eq!(run.code, Some(0), "{}", run.both());
+    run.assert_stdout_has("thresholds all 3 met");
+    run.assert_stdout_has("met      p95 response time of POST /checkout: 312 ms, allowed at most 500 ms");
+    run.assert_stdout_has(
+        "report     `kubectl locust report checkout -n load` (Locust's report, kept in ConfigMap checkout-report)",
+    );
+    assert!(!run.stdout.contains("BREACHED"), "{}", run.both());
+}

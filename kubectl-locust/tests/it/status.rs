@@ -76,6 +76,39 @@ fn detail_views_of_tests_in_every_situation() {
     }
 }
 
+/// Tests with spec.thresholds: running (live values) and ended breached (the verdict). Not in
+/// [`FIXTURES`], so the views of tests without thresholds stay as they were.
+const THRESHOLD_FIXTURES: [&str; 2] = ["running-thresholds", "thresholds-breached"];
+
+#[test]
+fn detail_views_show_each_threshold_against_what_was_measured() {
+    for name in THRESHOLD_FIXTURES {
+        let view = detail_of(name, Palette::plain());
+        insta::assert_snapshot!(format!("detail_{name}"), view);
+    }
+    let running = detail_of("running-thresholds", Palette::plain());
+    for expected in [
+        "Thresholds (checked when the run ends; live values so far)",
+        "all requests    p95 response time  at most 120 ms  140 ms  over so far",
+        "all requests    RPS                at least 100.0  124.6   checked at the end (run average)",
+        "POST /checkout  fail ratio         at most 0.00 %  -       checked when the run ends",
+    ] {
+        assert!(running.contains(expected), "{expected:?} missing:\n{running}");
+    }
+    let breached = detail_of("thresholds-breached", Palette::plain());
+    for expected in [
+        "Thresholds (breached: 2 of 5 limits)",
+        "POST /checkout  p95 response time  at most 500 ms  812 ms    BREACHED",
+        "all requests    RPS                at least 100.0  122.7     met",
+        "kubectl locust report checkout -n load",
+    ] {
+        assert!(breached.contains(expected), "{expected:?} missing:\n{breached}");
+    }
+    let coloured = detail_of("thresholds-breached", Palette { enabled: true });
+    let line = coloured.lines().find(|l| l.contains("812 ms")).unwrap();
+    assert!(line.starts_with("\u{1b}[38;5;9m"), "a breach is red: {line:?}");
+}
+
 #[test]
 fn the_detail_view_says_what_to_do_only_when_something_is_wrong() {
     for (name, wrong) in [

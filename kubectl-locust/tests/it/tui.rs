@@ -314,3 +314,64 @@ async fn next(updates: &mut tokio::sync::mpsc::Receiver<Update>) -> Update {
         .expect("an update within 5 s")
         .expect("the feed keeps running")
 }
+
+/// `running()` with limits in its spec: p95 past its limit so far, the rest within or for later.
+fn running_with_thresholds() -> State {
+    let mut state = running();
+    let mut test = state.test.clone().unwrap();
+    test.spec.thresholds = Some(
+        serde_json::from_value(serde_json::json!({
+            "maxFailRatio": 0.01, "maxP95ResponseTimeMs": 150, "minRps": 200,
+            "endpoints": [{"name": "/checkout", "method": "POST", "maxP95ResponseTimeMs": 500}]}))
+        .unwrap(),
+    );
+    state::update(&mut state, Event::Data(Update::Test(Box::new(test))));
+    state
+}
+
+#[test]
+fn thresholds_show_live_values_while_running_and_the_verdict_once_ended() {
+    let state = running_with_thresholds();
+    let (wide, buffer) = render(&state, 120, 40);
+    insta::assert_snapshot!("running_thresholds_120x40", wide);
+    assert!(
+        wide.contains("Thresholds: checked when the run ends; live values so far"),
+        "{wide}"
+    );
+    assert!(wide.contains("180 ms"), "p95 now: {wide}");
+    assert_eq!(phase_color(&buffer, &wide, "over so far"), Color::Red);
+    assert!(wide.contains("checked at the end (run average)"), "{wide}");
+    assert!(wide.contains("checked when the run ends"), "{wide}");
+    let (narrow, _) = render(&state, 60, 20);
+    insta::assert_snapshot!("running_thresholds_60x20", narrow);
+    assert!(narrow.contains("Thresholds"), "{narrow}");
+
+    let mut state = state;
+    let mut ended = state.test.clone().unwrap();
+    let status = ended.status.as_mut().unwrap();
+    *status = serde_json::from_value(serde_json::json!({
+        "phase": "Failed", "expectedWorkers": 4, "connectedWorkers": 4,
+        "startTime": "2026-11-22T12:00:00Z", "completionTime": "2026-11-22T12:01:00Z",
+        "conditions": [
+            condition("Ready", "True", "ResourcesCreated", "all resources created"),
+            condition("TestCompleted", "True", "ThresholdsBreached",
+                      "thresholds breached: p95 response time of POST /checkout: 812 ms, allowed at most 500 ms"),
+            condition("ThresholdsMet", "False", "ThresholdsBreached",
+                      "thresholds breached: p95 response time of POST /checkout: 812 ms, allowed at most 500 ms"),
+        ],
+        "stats": stats(0.0, 59, 0),
+        "thresholds": [
+            {"subject": "all requests", "limit": "maxFailRatio", "allowed": 0.01, "measured": 0.0, "met": true},
+            {"subject": "all requests", "limit": "maxP95ResponseTimeMs", "allowed": 150.0, "measured": 140.0, "met": true},
+            {"subject": "all requests", "limit": "minRps", "allowed": 200.0, "measured": 241.2, "met": true},
+            {"subject": "POST /checkout", "limit": "maxP95ResponseTimeMs", "allowed": 500.0, "measured": 812.0, "met": false}],
+    }))
+    .unwrap();
+    state::update(&mut state, Event::Data(Update::Test(Box::new(ended))));
+    let (text, buffer) = render(&state, 120, 40);
+    insta::assert_snapshot!("thresholds_breached_120x40", text);
+    assert!(text.contains("Thresholds: breached: 1 of 4 limits"), "{text}");
+    assert_eq!(phase_color(&buffer, &text, "BREACHED"), Color::Red);
+    assert_eq!(phase_color(&buffer, &text, "ThresholdsBreached"), Color::Red);
+    assert_eq!(state.exit_code(), 3, "a breach ends the view with the test's exit code");
+}

@@ -11,9 +11,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use integration_tests::helm::workspace_root;
+use integration_tests::release::{assert_success, release_script};
 use serde::Deserialize;
 
 const API_VERSION: &str = "krew.googlecontainertools.github.com/v1alpha2";
@@ -345,25 +346,6 @@ fn committed() -> Plugin {
 fn workspace_version() -> &'static str {
     // The tests crate takes its version from [workspace.package], as the plugin does.
     env!("CARGO_PKG_VERSION")
-}
-
-/// Runs `scripts/release.sh ARGS...` from `root` (the real workspace, or a copy of its parts).
-fn release_script(root: &Path, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(root.join("scripts").join("release.sh"))
-        .args(args)
-        .output()
-        .expect("bash runs")
-}
-
-fn assert_success(output: &Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// A stand-in for the release binary: release.sh packs whatever file it is given.

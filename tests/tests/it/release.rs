@@ -14,10 +14,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use integration_tests::helm::{Render, helm_binary, workspace_root};
+use integration_tests::helm::{Render, workspace_root};
+use integration_tests::release::{assert_success, release_script};
 use serde_yaml::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -36,35 +36,6 @@ fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter()
         .try_fold(value, |value, key| value.get(*key))
         .and_then(Value::as_str)
-}
-
-fn release_script(root: &Path, args: &[&str]) -> Output {
-    let tools = workspace_root().join("target").join("tools").join("bin");
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut paths: Vec<PathBuf> = std::env::split_paths(&path).collect();
-    // helm for the chart package: from PATH, or where scripts/test.sh unpacks it.
-    if let Ok(helm) = helm_binary()
-        && let Some(dir) = helm.parent()
-    {
-        paths.insert(0, dir.to_path_buf());
-    }
-    paths.push(tools);
-    Command::new("bash")
-        .arg(root.join("scripts").join("release.sh"))
-        .args(args)
-        .env("PATH", std::env::join_paths(paths).unwrap())
-        .output()
-        .expect("bash runs")
-}
-
-fn assert_success(output: &Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// The value of `key = "..."` in the `[section]` of a Cargo manifest.

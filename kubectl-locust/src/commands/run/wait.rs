@@ -72,9 +72,11 @@ pub async fn follow(
     printer.finish();
     match ending {
         Ending::Ended(Ok(test)) => {
+            let report = progress::report_line(&test, namespace);
+            let next = progress::next_steps(name, namespace);
             println!(
                 "{}",
-                progress::summary(&test, palette, &progress::next_steps(name, namespace))
+                progress::summary_with_report(&test, palette, report.as_deref(), &next)
             );
             let phase = test.status.as_ref().and_then(|s| s.phase);
             Ok(progress::exit_code(phase).unwrap_or(exit::ERROR))
