@@ -115,6 +115,9 @@ pub enum Command {
     /// Save Locust's final report of a finished test (HTML, CSV or JSON), or compare two tests.
     #[command(after_help = REPORT_AFTER_HELP)]
     Report(ReportArgs),
+    /// End a running test early and keep its results (final statistics, report, thresholds verdict).
+    #[command(after_help = STOP_AFTER_HELP)]
+    Stop(StopArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_AFTER_HELP)]
     Completion(CompletionArgs),
@@ -281,6 +284,35 @@ pub struct StatusArgs {
     /// Keep watching and print again on every change (Ctrl-C to stop).
     #[arg(short = 'w', long)]
     pub watch: bool,
+}
+
+const STOP_AFTER_HELP: &str = "\
+`stop` records who asked (annotation locust.io/stop-requested), asks the master to stop through
+the API server's service proxy (POST /stop: needs `create` on services/proxy), and waits for the
+operator to end the test: Succeeded, TestCompleted reason TestStopped, with its final statistics,
+thresholds verdict and report. Locust's master stays up after such a stop, so `stop` then deletes
+the test's master and worker Jobs (the test, its status and report stay; --keep-pods keeps them).
+A test that is not running is left as it is (exit 1).
+
+Examples:
+  kubectl locust stop checkout
+  kubectl locust stop checkout --wait    # the summary and exit code of `run --wait`";
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct StopArgs {
+    /// The running test to stop.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Follow the test to its end like `run --wait`: its summary, and exit 3 when it Failed (e.g.
+    /// its results breached spec.thresholds).
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting for the end after this long (default 1m without --wait, none with it).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Leave the idle master and worker pods running after the stop.
+    #[arg(long)]
+    pub keep_pods: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -16,6 +16,9 @@ use crate::render::events::{EventRow, events_for};
 #[derive(Clone)]
 pub struct Cluster {
     pub client: Client,
+    /// The same connection without kube's retries of 503s, for requests through the service
+    /// proxy to a master: a master that is not serving should say so at once, not after retries.
+    pub proxy_client: Client,
     /// `-n`, else the context's namespace, else `default`.
     pub namespace: String,
     /// The API server URL, for error messages.
@@ -29,6 +32,7 @@ impl Cluster {
     /// A cluster from an existing client (tests pass one talking to an in-memory API server).
     pub fn from_client(client: Client, namespace: &str) -> Self {
         Self {
+            proxy_client: client.clone(),
             client,
             namespace: namespace.to_string(),
             server: "the API server".to_string(),
@@ -47,11 +51,17 @@ impl Cluster {
             .namespace
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
+        let mut proxy_config = config.clone();
+        proxy_config.default_retry = false;
         let client = Client::try_from(config).map_err(|error| PluginError::Kubeconfig {
+            detail: error.to_string(),
+        })?;
+        let proxy_client = Client::try_from(proxy_config).map_err(|error| PluginError::Kubeconfig {
             detail: error.to_string(),
         })?;
         Ok(Self {
             client,
+            proxy_client,
             namespace,
             server,
         })

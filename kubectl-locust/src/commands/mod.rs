@@ -5,6 +5,7 @@ pub mod logs;
 pub mod report;
 pub mod run;
 pub mod status;
+pub mod stop;
 pub mod tui;
 
 use crate::cli::{Cli, Command};
@@ -19,6 +20,7 @@ pub async fn execute(cli: Cli) -> Result<u8, PluginError> {
         Command::Logs(args) => logs::execute(&cli.global, args).await,
         Command::Tui(args) => tui::execute(&cli.global, args).await,
         Command::Report(args) => report::execute(&cli.global, args).await,
+        Command::Stop(args) => stop::execute(&cli.global, args).await,
         Command::Completion(args) => completion::execute(&args),
         Command::Complete(args) => completion::complete(&cli.global, &args).await,
         Command::Version => {

@@ -11,4 +11,5 @@ mod logs;
 mod report;
 mod run;
 mod status;
+mod stop;
 mod tui;
