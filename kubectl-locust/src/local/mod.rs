@@ -14,7 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use shared::api::v2::{LocustTest, LocustTestStatus};
 
 use self::plan::LocalPlan;
-use self::process::{Processes, StatsReader};
+use self::process::{Processes, SavedReport, StatsReader};
 use self::status::{LocalObservation, ProcessState};
 use crate::error::PluginError;
 
@@ -33,6 +33,8 @@ pub struct LocalRun {
     pub test: LocustTest,
     pub ending: Ending,
     pub failed_process: Option<FailedProcess>,
+    /// Locust's report, read when the master said it had stopped; `None` when it never did.
+    pub report: Option<SavedReport>,
 }
 
 pub struct FailedProcess {
@@ -43,6 +45,9 @@ pub struct FailedProcess {
 
 /// How long workers get to leave on their own after the master ended.
 const WORKER_GRACE: Duration = Duration::from_secs(10);
+
+/// Locust's state once its run is over (it quits after its autoquit window).
+const LOCUST_STOPPED: &str = "stopped";
 
 /// Writes the plan's files, starts master and workers, and reports a status to `on_update` every
 /// `poll` until the test ends, `timeout` passes or `interrupt` resolves. Every process is stopped
@@ -70,15 +75,16 @@ pub async fn run(
         })?;
     }
     let mut processes = Processes::new(locust, work_dir);
+    let mut report = None;
     let result = supervise(
         &mut test,
         plan,
         &mut processes,
         web_port,
-        timeout,
-        poll,
+        Limits { timeout, poll },
         interrupt,
         &mut on_update,
+        &mut report,
     )
     .await;
     // Whatever happened, nothing outlives the run: workers get a moment to leave after a master
@@ -94,7 +100,14 @@ pub async fn run(
         test,
         ending,
         failed_process,
+        report,
     })
+}
+
+/// How long a run may take, and how often it is looked at.
+struct Limits {
+    timeout: Option<Duration>,
+    poll: Duration,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -103,10 +116,10 @@ async fn supervise(
     plan: &LocalPlan,
     processes: &mut Processes,
     web_port: u16,
-    timeout: Option<Duration>,
-    poll: Duration,
+    Limits { timeout, poll }: Limits,
     interrupt: impl std::future::Future<Output = ()>,
     on_update: &mut impl FnMut(&LocustTest),
+    saved: &mut Option<SavedReport>,
 ) -> Result<Ending, PluginError> {
     let started = Timestamp::now();
     processes.spawn(&plan.master)?;
@@ -125,11 +138,15 @@ async fn supervise(
         if observation.master == Some(ProcessState::Running)
             && let Some(report) = reader.read().await
         {
+            // Locust has stopped and quits after its autoquit window: its report now, once.
+            if report.state == LOCUST_STOPPED && saved.is_none() {
+                *saved = Some(reader.read_report().await);
+            }
             observation.report = Some(report);
             observation.answered_at.get_or_insert_with(Timestamp::now);
         }
         let previous = test.status.clone().unwrap_or_default();
-        let status: LocustTestStatus = status::synthesize(
+        let mut status: LocustTestStatus = status::synthesize(
             &previous,
             &observation,
             plan.expected_workers,
@@ -137,6 +154,10 @@ async fn supervise(
             Timestamp::now(),
         );
         let finished = status.phase.is_some_and(|phase| phase.is_terminal());
+        if finished && let Some(limits) = &test.spec.thresholds {
+            // Checked once, on the master's last statistics, as the operator does.
+            status::conclude_thresholds(&mut status, limits, observation.report.as_ref(), Timestamp::now());
+        }
         test.status = Some(status);
         on_update(test);
         if finished {

@@ -4,9 +4,11 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use shared::api::status::conditions;
+use shared::api::v2::Thresholds;
 use shared::api::v2::{LocustTestStatus, Phase};
 use shared::stats::{self, RequestsReport};
 use shared::status::upsert_condition;
+use shared::thresholds::{self, Check, Verdict};
 
 /// How a local process is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,6 +153,46 @@ pub fn synthesize(
     status
 }
 
+/// The verdict on `limits` at the end of a run, recorded as the operator records it: each check in
+/// `status.thresholds`, the ThresholdsMet condition, and a run Locust passed turned Failed (reason
+/// ThresholdsBreached, or ThresholdsUnverified without statistics: never a silent pass).
+pub fn conclude_thresholds(
+    status: &mut LocustTestStatus,
+    limits: &Thresholds,
+    last_stats: Option<&RequestsReport>,
+    now: Timestamp,
+) {
+    let verdict = thresholds::evaluate(limits, last_stats);
+    let message = verdict.message();
+    status.thresholds = Some(verdict.checks().iter().map(Check::to_result).collect());
+    let (condition_reason, failed_reason) = match &verdict {
+        Verdict::Met(_) => (conditions::thresholds::THRESHOLDS_MET, None),
+        Verdict::Breached(_) => (
+            conditions::thresholds::THRESHOLDS_BREACHED,
+            Some(conditions::completed::THRESHOLDS_BREACHED),
+        ),
+        Verdict::Unverified(_) => (
+            conditions::thresholds::STATISTICS_UNAVAILABLE,
+            Some(conditions::completed::THRESHOLDS_UNVERIFIED),
+        ),
+    };
+    upsert_condition(
+        status,
+        conditions::THRESHOLDS_MET,
+        verdict.passed(),
+        condition_reason,
+        message.clone(),
+        None,
+        now,
+    );
+    if status.phase == Some(Phase::Succeeded)
+        && let Some(reason) = failed_reason
+    {
+        status.phase = Some(Phase::Failed);
+        upsert_condition(status, conditions::TEST_COMPLETED, true, reason, message, None, now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -253,6 +295,53 @@ mod tests {
             Some(Time(at(0))),
             "a failed run still has a start time"
         );
+    }
+
+    #[test]
+    fn thresholds_turn_a_passed_run_failed_when_breached_or_unchecked_and_leave_a_failed_one_alone() {
+        let limits: Thresholds = serde_json::from_value(serde_json::json!({"minRps": 100})).unwrap();
+        let ended = |phase| LocustTestStatus {
+            phase: Some(phase),
+            ..LocustTestStatus::default()
+        };
+        let mut met = ended(Phase::Succeeded);
+        conclude_thresholds(&mut met, &limits, Some(&report(2, 20)), at(9));
+        // `report` has no per-row total_rps: the run's 12.5 RPS at the top level is below 100.
+        assert_eq!(met.phase, Some(Phase::Failed));
+        assert_eq!(condition(&met, conditions::TEST_COMPLETED).reason, "ThresholdsBreached");
+        assert_eq!(condition(&met, conditions::THRESHOLDS_MET).status, "False");
+        assert_eq!(met.thresholds.as_ref().map(Vec::len), Some(1));
+
+        let mut unchecked = ended(Phase::Succeeded);
+        conclude_thresholds(&mut unchecked, &limits, None, at(9));
+        assert_eq!(unchecked.phase, Some(Phase::Failed), "never a silent pass");
+        assert_eq!(
+            condition(&unchecked, conditions::TEST_COMPLETED).reason,
+            "ThresholdsUnverified"
+        );
+
+        let mut failed = ended(Phase::Failed);
+        upsert_condition(
+            &mut failed,
+            conditions::TEST_COMPLETED,
+            true,
+            "TestFailed",
+            "x".into(),
+            None,
+            at(8),
+        );
+        conclude_thresholds(&mut failed, &limits, None, at(9));
+        assert_eq!(
+            condition(&failed, conditions::TEST_COMPLETED).reason,
+            "TestFailed",
+            "Locust's own failure stays the reason"
+        );
+
+        let low: Thresholds = serde_json::from_value(serde_json::json!({"minRps": 10})).unwrap();
+        let mut passed = ended(Phase::Succeeded);
+        conclude_thresholds(&mut passed, &low, Some(&report(2, 20)), at(9));
+        assert_eq!(passed.phase, Some(Phase::Succeeded));
+        assert_eq!(condition(&passed, conditions::THRESHOLDS_MET).reason, "ThresholdsMet");
     }
 
     #[test]

@@ -23,8 +23,17 @@ struct Target {
 
 impl Target {
     fn start() -> Self {
+        Self::start_script(&workspace().join("examples/local/target.py"))
+    }
+
+    /// A target whose `/slow` answers after 300 ms (tests/fixtures/local/slow_target.py).
+    fn start_slow() -> Self {
+        Self::start_script(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/local/slow_target.py"))
+    }
+
+    fn start_script(script: &Path) -> Self {
         let mut child = Command::new("python3")
-            .arg(workspace().join("examples/local/target.py"))
+            .arg(script)
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 runs the demo target");
@@ -126,6 +135,10 @@ fn local_run(locustfile: &Path, host: &str, run_time: &str, extra: &[&str]) -> C
         .args(["--host", host, "--color", "never", "--timeout", "90s"])
         .args(extra)
         .env_remove("KUBECONFIG");
+    // The report folder (./demo-report/) goes beside the locustfile, in the test's own directory.
+    if let Some(dir) = locustfile.parent() {
+        command.current_dir(dir);
+    }
     command
 }
 
@@ -268,7 +281,8 @@ fn a_manifest_runs_with_its_configmap_from_a_local_dir_and_names_what_only_a_clu
         .args(["run", "-f"])
         .arg(&manifest)
         .args(["--local", "--color", "never", "--timeout", "90s", "--configmap"])
-        .arg(format!("load-scripts={}", scripts.display()));
+        .arg(format!("load-scripts={}", scripts.display()))
+        .current_dir(dir.path());
     let output = run_bounded(command, Duration::from_secs(120));
     let all = text(&output);
     assert_eq!(output.status.code(), Some(0), "{all}");
@@ -279,5 +293,152 @@ fn a_manifest_runs_with_its_configmap_from_a_local_dir_and_names_what_only_a_clu
     );
     // Requests to $TARGET_PATH succeeded, so the variable was set.
     assert!(all.contains("failures   0 (0.00%)"), "{all}");
+    assert_nothing_left(&marker);
+}
+
+/// A manifest for test `name` running `locustfile` (in `scripts`, served as ConfigMap
+/// load-scripts) against `host` for 4 s, staying 4 s after (time to read Locust's report), with
+/// `thresholds` (YAML, indented for spec.thresholds).
+fn manifest_with_thresholds(dir: &Path, name: &str, locustfile: &Path, host: &str, thresholds: &str) -> PathBuf {
+    let file = locustfile.file_name().unwrap().to_string_lossy();
+    let manifest = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: locust.io/v2\nkind: LocustTest\nmetadata:\n  name: {name}\nspec:\n  image: locustio/locust:2.20.0\n  master:\n    command: \"--locustfile /lotest/src/{file} --host {host} --users 4 --spawn-rate 4 --run-time 4s\"\n    autoquit: {{enabled: true, timeout: 4}}\n  worker:\n    command: \"--locustfile /lotest/src/{file}\"\n    replicas: 2\n  testFiles:\n    configMapRef: load-scripts\n  thresholds:\n{thresholds}"
+        ),
+    )
+    .unwrap();
+    manifest
+}
+
+fn run_manifest(dir: &Path, manifest: &Path, scripts: &Path) -> Output {
+    let mut command = Command::new(PLUGIN);
+    command
+        .args(["run", "-f"])
+        .arg(manifest)
+        .args(["--local", "--color", "never", "--timeout", "90s", "--configmap"])
+        .arg(format!("load-scripts={}", scripts.display()))
+        .current_dir(dir)
+        .env_remove("KUBECONFIG");
+    run_bounded(command, Duration::from_secs(120))
+}
+
+const ITEMS_AND_SLOW: &str = "\
+from locust import HttpUser, task, constant
+
+class Shopper(HttpUser):
+    wait_time = constant(0.1)
+
+    @task(3)
+    def items(self):
+        self.client.get('/items')
+
+    @task(1)
+    def slow(self):
+        self.client.get('/slow')
+";
+
+#[test]
+fn a_local_run_saves_locusts_report_and_passes_the_thresholds_it_meets() {
+    let target = Target::start_slow();
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir(&scripts).unwrap();
+    let file = locustfile(&scripts, ITEMS_AND_SLOW);
+    let marker = file.file_name().unwrap().to_string_lossy().to_string();
+    let host = format!("http://127.0.0.1:{}", target.port);
+    let manifest = manifest_with_thresholds(
+        dir.path(),
+        "healthy",
+        &file,
+        &host,
+        "    maxFailRatio: 0.01\n    endpoints:\n    - {name: /slow, method: GET, maxP95ResponseTimeMs: 2000}\n    - {name: /items, maxMedianResponseTimeMs: 200}\n",
+    );
+    let output = run_manifest(dir.path(), &manifest, &scripts);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(all.contains("Test healthy Succeeded"), "{all}");
+    assert!(all.contains("thresholds all 3 met"), "{all}");
+    assert!(
+        all.contains("met      p95 response time of GET /slow: 3"),
+        "the slow endpoint measured at about 300 ms: {all}"
+    );
+    assert!(
+        all.contains("report     ./healthy-report/ (stats.json, report.html, requests.csv, failures.csv)"),
+        "{all}"
+    );
+
+    // The files Locust itself served when it stopped.
+    let report = dir.path().join("healthy-report");
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        html.contains("<html") && html.contains("Locust"),
+        "not Locust's HTML report: {}",
+        &html[..html.len().min(300)]
+    );
+    let requests = std::fs::read_to_string(report.join("requests.csv")).unwrap();
+    assert!(
+        requests.starts_with("Type,Name,Request Count,Failure Count"),
+        "{requests}"
+    );
+    assert!(
+        requests.contains("GET,/slow,") && requests.contains(",Aggregated,"),
+        "{requests}"
+    );
+    let failures = std::fs::read_to_string(report.join("failures.csv")).unwrap();
+    assert!(failures.starts_with("Method,Name,Error,Occurrences"), "{failures}");
+    let stats = shared::stats::parse_report(&std::fs::read(report.join("stats.json")).unwrap()).unwrap();
+    assert_eq!(stats.state, "stopped", "the final statistics");
+    assert!(
+        stats
+            .stats
+            .iter()
+            .any(|row| row.name == "/slow" && row.num_requests > 0),
+        "{stats:?}"
+    );
+    assert_nothing_left(&marker);
+}
+
+#[test]
+fn a_slow_endpoint_over_its_p95_limit_fails_the_local_run_with_exit_3() {
+    let target = Target::start_slow();
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir(&scripts).unwrap();
+    let file = locustfile(&scripts, ITEMS_AND_SLOW);
+    let marker = file.file_name().unwrap().to_string_lossy().to_string();
+    let host = format!("http://127.0.0.1:{}", target.port);
+    let manifest = manifest_with_thresholds(
+        dir.path(),
+        "slow",
+        &file,
+        &host,
+        "    maxFailRatio: 0.01\n    endpoints:\n    - {name: /slow, method: GET, maxP95ResponseTimeMs: 200}\n",
+    );
+    let output = run_manifest(dir.path(), &manifest, &scripts);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(3), "{all}");
+    assert!(all.contains("Test slow Failed"), "{all}");
+    assert!(all.contains("thresholds breached: 1 of 2 limits"), "{all}");
+    let breach = all
+        .lines()
+        .find(|line| line.contains("BREACHED p95 response time of GET /slow: "))
+        .unwrap_or_else(|| panic!("no breach line: {all}"));
+    let measured: f64 = breach
+        .split("GET /slow: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" ms").next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no measured value in {breach:?}"));
+    assert!((250.0..2000.0).contains(&measured), "{breach}");
+    assert!(breach.ends_with("allowed at most 200 ms"), "{breach}");
+    assert!(all.contains("met      fail ratio of all requests: 0.00 %"), "{all}");
+    // Locust itself passed the run: it is the thresholds that failed it.
+    assert!(
+        !all.contains("TestFailed") && !all.contains("exited with code"),
+        "{all}"
+    );
+    assert!(dir.path().join("slow-report/report.html").is_file(), "{all}");
     assert_nothing_left(&marker);
 }

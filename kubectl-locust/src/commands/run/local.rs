@@ -2,7 +2,7 @@
 //! and exit codes as `run --wait`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
@@ -128,17 +128,50 @@ async fn run_in_tui(
     let code = code?;
     let run = run?;
     if run.ending == Ending::Finished {
+        let report = save_report(&run)?;
         println!(
             "{}",
-            progress::summary(
+            progress::summary_with_report(
                 &run.test,
                 Palette::new(crate::cli::ColorChoice::Auto),
+                Some(&report),
                 "the logs in the work directory"
             )
         );
         return Ok(progress::exit_code(run.test.status.as_ref().and_then(|s| s.phase)).unwrap_or(code));
     }
     Ok(code)
+}
+
+/// Writes Locust's report of the run into `./<name>-report/`; the summary's line saying where,
+/// or why there is none.
+fn save_report(run: &LocalRun) -> Result<String, PluginError> {
+    let Some(saved) = &run.report else {
+        return Ok(
+            "  report     none: the master quit before it reported that it had stopped (a longer --autoquit, \
+             e.g. 10, leaves time to read it)"
+                .to_string(),
+        );
+    };
+    let name = run.test.metadata.name.as_deref().unwrap_or("local");
+    let dir = PathBuf::from(format!("{name}-report"));
+    std::fs::create_dir_all(&dir).map_err(|error| PluginError::File {
+        path: dir.clone(),
+        detail: format!("cannot create the report directory: {error}"),
+    })?;
+    for (file, content) in &saved.files {
+        let path = dir.join(file);
+        std::fs::write(&path, content).map_err(|error| PluginError::File {
+            path: path.clone(),
+            detail: format!("cannot write the report: {error}"),
+        })?;
+    }
+    let written: Vec<&str> = saved.files.iter().map(|(file, _)| file.as_str()).collect();
+    let mut line = format!("  report     ./{}/ ({})", dir.display(), written.join(", "));
+    if !saved.missing.is_empty() {
+        line.push_str(&format!("; not read: {}", saved.missing.join("; ")));
+    }
+    Ok(line)
 }
 
 fn report(run: LocalRun, palette: Palette, args: &RunArgs, work_dir: tempfile::TempDir) -> Result<u8, PluginError> {
@@ -158,7 +191,11 @@ fn report(run: LocalRun, palette: Palette, args: &RunArgs, work_dir: tempfile::T
         }
         Ending::Finished => {}
     }
-    println!("{}", progress::summary(&run.test, palette, logs_hint));
+    let report = save_report(&run)?;
+    println!(
+        "{}",
+        progress::summary_with_report(&run.test, palette, Some(&report), logs_hint)
+    );
     if let Some(failed) = &run.failed_process {
         // Keep the logs of a failed run for a closer look.
         let kept = work_dir.keep();
