@@ -46,8 +46,10 @@ pub async fn stop(cluster: &Cluster, args: &StopArgs, palette: Palette) -> Resul
         return Ok(exit::ERROR);
     }
 
+    // Whole seconds: the time is read by people, in the condition and the event.
+    let now = Timestamp::now();
     let request = StopRequest {
-        at: Timestamp::now(),
+        at: Timestamp::from_second(now.as_second()).unwrap_or(now),
         by: whoami(cluster).await,
     };
     annotate(cluster, name, Some(request.to_annotation())).await?;
