@@ -112,6 +112,9 @@ pub enum Command {
     /// Open the live terminal UI for a test (a picker when no name is given).
     #[command(after_help = TUI_AFTER_HELP)]
     Tui(TuiArgs),
+    /// Open Locust's web UI of a running test on a local port (forwarded through the API server).
+    #[command(after_help = crate::commands::ui::AFTER_HELP)]
+    Ui(crate::commands::ui::UiArgs),
     /// Save Locust's final report of a finished test (HTML, CSV or JSON), or compare two tests.
     #[command(after_help = REPORT_AFTER_HELP)]
     Report(ReportArgs),

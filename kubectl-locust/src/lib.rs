@@ -10,6 +10,7 @@ pub mod error;
 pub mod exit;
 pub mod local;
 pub mod output;
+pub mod portforward;
 pub mod render;
 pub mod submission;
 pub mod tui;

@@ -7,6 +7,7 @@ pub mod run;
 pub mod status;
 pub mod stop;
 pub mod tui;
+pub mod ui;
 
 use crate::cli::{Cli, Command};
 use crate::error::PluginError;
@@ -19,6 +20,7 @@ pub async fn execute(cli: Cli) -> Result<u8, PluginError> {
         Command::Status(args) => status::execute(&cli.global, args).await,
         Command::Logs(args) => logs::execute(&cli.global, args).await,
         Command::Tui(args) => tui::execute(&cli.global, args).await,
+        Command::Ui(args) => ui::execute(&cli.global, args).await,
         Command::Report(args) => report::execute(&cli.global, args).await,
         Command::Stop(args) => stop::execute(&cli.global, args).await,
         Command::Completion(args) => completion::execute(&args),

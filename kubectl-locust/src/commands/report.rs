@@ -273,8 +273,8 @@ async fn final_stats(cluster: &Cluster, name: &str) -> Result<RequestsReport, Pl
         .map_err(|error| PluginError::Other(format!("the saved {STATS_JSON_FILE} of {name} is unreadable: {error}")))
 }
 
-/// Hands `path` to the desktop's opener; says plainly when there is none.
-async fn open_in_browser(path: &Path) {
+/// Hands `path` (or a URL) to the desktop's opener; says plainly when there is none.
+pub async fn open_in_browser(path: &Path) {
     let openers: &[(&str, &[&str])] = if cfg!(target_os = "macos") {
         &[("open", &[])]
     } else if cfg!(windows) {

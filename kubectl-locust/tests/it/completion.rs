@@ -119,9 +119,19 @@ async fn kubectl_style_calls_complete_commands_flags_and_values() {
     assert_eq!(
         parse(&done),
         (
-            ["run", "status", "logs", "tui", "report", "completion", "version"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "run",
+                "status",
+                "logs",
+                "tui",
+                "ui",
+                "report",
+                "stop",
+                "completion",
+                "version"
+            ]
+            .map(String::from)
+            .to_vec(),
             ":4".to_string()
         )
     );

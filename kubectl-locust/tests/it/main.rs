@@ -13,3 +13,4 @@ mod run;
 mod status;
 mod stop;
 mod tui;
+mod ui;
