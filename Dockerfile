@@ -7,8 +7,9 @@
 # under emulation (QEMU makes a release build of this workspace take an hour). The release workflow
 # (.github/workflows/release.yml) builds linux/amd64 on an x86-64 runner and linux/arm64 on an
 # arm64 runner, pushes each by digest with its SBOM and provenance, and joins them into one
-# multi-arch tag. On an x86-64 machine `docker buildx build --platform linux/arm64 .` needs an
-# arm64 builder node (`docker buildx create --append --platform linux/arm64 ssh://arm64-host`).
+# multi-arch tag. To build linux/arm64 from an x86-64 machine, add an arm64 node to the builder
+# (`docker buildx create --name multi --append --platform linux/arm64 ssh://user@arm64-host`)
+# rather than installing QEMU.
 #
 # The Rust of the builder must be at least the workspace's rust-version (Cargo.toml); a test
 # (tests/tests/it/release.rs) fails when it is older.
