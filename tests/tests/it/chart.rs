@@ -783,6 +783,57 @@ fn users_with_the_clusters_edit_and_view_roles_get_locusttests() {
     );
 }
 
+/// The (resource, verb) pairs of core-group rules in the chart's role aggregated into `role`.
+fn aggregated_core_grants(rendered: &Rendered, role: &str) -> BTreeSet<(String, String)> {
+    let label = format!("rbac.authorization.k8s.io/aggregate-to-{role}");
+    let aggregated: Vec<ClusterRole> = rendered
+        .typed::<ClusterRole>("ClusterRole")
+        .into_iter()
+        .filter(|cluster_role| {
+            cluster_role
+                .metadata
+                .labels
+                .as_ref()
+                .is_some_and(|labels| labels.contains_key(&label))
+        })
+        .collect();
+    assert_eq!(aggregated.len(), 1, "one role aggregated into {role}");
+    let mut grants = BTreeSet::new();
+    for rule in aggregated[0].rules.iter().flatten() {
+        if rule.api_groups.as_deref() != Some(&[String::new()]) {
+            continue;
+        }
+        for resource in rule.resources.iter().flatten() {
+            for verb in &rule.verbs {
+                grants.insert((resource.clone(), verb.clone()));
+            }
+        }
+    }
+    grants
+}
+
+#[test]
+fn edit_and_admin_name_what_the_plugins_user_needs_and_the_operator_gains_nothing() {
+    let rendered = render(defaults());
+    let plugin_needs: BTreeSet<(String, String)> = [("pods/portforward", "create"), ("services/proxy", "get")]
+        .map(|(resource, verb)| (resource.to_string(), verb.to_string()))
+        .into();
+    for role in ["admin", "edit"] {
+        assert_eq!(aggregated_core_grants(&rendered, role), plugin_needs, "{role}");
+    }
+    assert!(
+        aggregated_core_grants(&rendered, "view").is_empty(),
+        "view stays read-only: no port-forward"
+    );
+    let operator = rendered.grants();
+    for (resource, verb) in &plugin_needs {
+        assert!(
+            !operator.iter().any(|grant| &grant.2 == resource && &grant.3 == verb),
+            "the operator itself gains no {verb} on {resource}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conversion webhook, metrics
 
