@@ -122,6 +122,8 @@ pub fn summary_with_report(test: &LocustTest, palette: Palette, report_line: Opt
                 conditions::TEST_COMPLETED => condition.reason == conditions::completed::TEST_FAILED,
                 // The thresholds' lines above say it, limit by limit.
                 conditions::SPEC_DRIFTED | conditions::THRESHOLDS_MET => false,
+                // Workers leave as a run ends; only workers gone while it ran are a cause.
+                conditions::WORKERS_CONNECTED => condition.reason == conditions::workers::WORKERS_MISSING,
                 _ => condition.status == "False",
             };
             if bad {

@@ -192,9 +192,15 @@ fn report(run: LocalRun, palette: Palette, args: &RunArgs, work_dir: tempfile::T
         Ending::Finished => {}
     }
     let report = save_report(&run)?;
+    let hint = if progress::failed_by_thresholds(&run.test) && run.report.is_some() {
+        // Locust ran fine: which requests were slow or failed is in its report.
+        "report.html in the report folder shows which requests were slow or failed"
+    } else {
+        logs_hint
+    };
     println!(
         "{}",
-        progress::summary_with_report(&run.test, palette, Some(&report), logs_hint)
+        progress::summary_with_report(&run.test, palette, Some(&report), hint)
     );
     if let Some(failed) = &run.failed_process {
         // Keep the logs of a failed run for a closer look.

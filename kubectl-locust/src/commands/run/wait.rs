@@ -73,7 +73,12 @@ pub async fn follow(
     match ending {
         Ending::Ended(Ok(test)) => {
             let report = progress::report_line(&test, namespace);
-            let next = progress::next_steps(name, namespace);
+            let next = if progress::failed_by_thresholds(&test) && report.is_some() {
+                // Locust ran fine: which requests were slow or failed is in its report.
+                format!("`kubectl locust report {name} -n {namespace} --open` shows which requests were slow or failed")
+            } else {
+                progress::next_steps(name, namespace)
+            };
             println!(
                 "{}",
                 progress::summary_with_report(&test, palette, report.as_deref(), &next)
