@@ -46,18 +46,7 @@ pub async fn stop(cluster: &Cluster, args: &StopArgs, palette: Palette) -> Resul
         return Ok(exit::ERROR);
     }
 
-    // Whole seconds: the time is read by people, in the condition and the event.
-    let now = Timestamp::now();
-    let request = StopRequest {
-        at: Timestamp::from_second(now.as_second()).unwrap_or(now),
-        by: whoami(cluster).await,
-    };
-    annotate(cluster, name, Some(request.to_annotation())).await?;
-    if let Err(error) = ask_master_to_stop(cluster, name).await {
-        // Nothing changes when the master was not asked: the record goes again.
-        let _ = annotate(cluster, name, None).await;
-        return Err(error);
-    }
+    let request = request_stop(cluster, name).await?;
     println!(
         "Asked the master of {name} to stop (by {}). Locust stops its users; the operator saves its final statistics and report, then ends the test.",
         request.by
@@ -80,9 +69,31 @@ pub async fn stop(cluster: &Cluster, args: &StopArgs, palette: Palette) -> Resul
         }
     };
     if !args.keep_pods {
-        remove_idle_pods(cluster, name).await;
+        match remove_idle_pods(cluster, name).await {
+            Some(Ok(removed)) => println!("{removed}"),
+            Some(Err(warning)) => eprintln!("warning: {warning}"),
+            None => {}
+        }
     }
     Ok(code)
+}
+
+/// Records who asks and asks the master of running test `name` to stop; on failure nothing stays
+/// changed. What `stop` and the live view's `s` do.
+pub async fn request_stop(cluster: &Cluster, name: &str) -> Result<StopRequest, PluginError> {
+    // Whole seconds: the time is read by people, in the condition and the event.
+    let now = Timestamp::now();
+    let request = StopRequest {
+        at: Timestamp::from_second(now.as_second()).unwrap_or(now),
+        by: whoami(cluster).await,
+    };
+    annotate(cluster, name, Some(request.to_annotation())).await?;
+    if let Err(error) = ask_master_to_stop(cluster, name).await {
+        // Nothing changes when the master was not asked: the record goes again.
+        let _ = annotate(cluster, name, None).await;
+        return Err(error);
+    }
+    Ok(request)
 }
 
 /// How long `stop` without `--wait` waits for the operator to end the test.
@@ -174,7 +185,11 @@ async fn ask_master_to_stop(cluster: &Cluster, name: &str) -> Result<(), PluginE
 }
 
 /// Reads the test every poll interval until it ended, at most `limit`; `None` when it did not.
-async fn wait_until_ended(cluster: &Cluster, name: &str, limit: Duration) -> Result<Option<LocustTest>, PluginError> {
+pub async fn wait_until_ended(
+    cluster: &Cluster,
+    name: &str,
+    limit: Duration,
+) -> Result<Option<LocustTest>, PluginError> {
     let interval = wait::poll_interval(std::env::var(wait::POLL_INTERVAL_ENV).ok().as_deref())?;
     let deadline = Instant::now() + limit;
     loop {
@@ -196,18 +211,17 @@ async fn wait_until_ended(cluster: &Cluster, name: &str, limit: Duration) -> Res
 
 /// Deletes the master and worker Jobs of a test the operator ended as stopped: Locust's master
 /// never quits after a stop through its web API, so its pods would idle until deleted. The test,
-/// its status and its report stay. A caller who may not delete Jobs is told the command.
-async fn remove_idle_pods(cluster: &Cluster, name: &str) {
-    let Ok(test) = cluster.get_test(name).await else {
-        return;
-    };
+/// its status and its report stay. What was done, a warning with the command to run when the
+/// caller may not delete Jobs, or `None` when the test did not end as stopped.
+pub async fn remove_idle_pods(cluster: &Cluster, name: &str) -> Option<Result<String, String>> {
+    let test = cluster.get_test(name).await.ok()?;
     let stopped = test
         .status
         .as_ref()
         .and_then(|status| condition(status, TEST_COMPLETED))
         .is_some_and(|said| said.reason == completed::TEST_STOPPED);
     if !stopped {
-        return;
+        return None;
     }
     let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let names = [naming::master_name(name), naming::worker_name(name)];
@@ -216,17 +230,16 @@ async fn remove_idle_pods(cluster: &Cluster, name: &str) {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => {}
             Err(error) => {
-                eprintln!(
-                    "warning: could not remove the idle master and workers ({error}); remove them with `kubectl delete job {} -n {}`",
+                return Some(Err(format!(
+                    "could not remove the idle master and workers ({error}); remove them with `kubectl delete job {} -n {}`",
                     names.join(" "),
                     cluster.namespace
-                );
-                return;
+                )));
             }
         }
     }
-    println!(
+    Some(Ok(format!(
         "Removed the idle master and workers (Jobs {}); the test, its status and its report stay.",
         names.join(", ")
-    );
+    )))
 }

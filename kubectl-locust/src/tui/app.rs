@@ -42,6 +42,10 @@ fn key_of(event: &TermEvent) -> Option<Key> {
         KeyCode::Down | KeyCode::Char('j') => Key::Down,
         KeyCode::Enter => Key::Enter,
         KeyCode::Char('?') => Key::Help,
+        KeyCode::Char('w') => Key::WebUi,
+        KeyCode::Char('s') => Key::Stop,
+        KeyCode::Char('y') => Key::Yes,
+        KeyCode::Char('l') => Key::Logs,
         _ => Key::Other,
     })
 }
@@ -58,17 +62,23 @@ pub fn require_terminal(wanted: bool) -> Result<(), PluginError> {
 
 /// Shows `title` with data from `updates` until the user quits or `timeout` passes; the result is
 /// the exit code (the test's outcome once it ended, 130 when left before, 4 on timeout).
-pub async fn show(title: &str, updates: mpsc::Receiver<Update>, timeout: Option<Duration>) -> Result<u8, PluginError> {
-    show_state(State::new(title, Timestamp::now()), updates, timeout, |_| None).await
+pub async fn show(
+    title: &str,
+    updates: mpsc::Receiver<Update>,
+    timeout: Option<Duration>,
+    act: impl FnMut(&Effect, &mpsc::Sender<Update>) -> Option<mpsc::Receiver<Update>>,
+) -> Result<u8, PluginError> {
+    show_state(State::new(title, Timestamp::now()), updates, timeout, act).await
 }
 
-/// The view loop for any starting state; `switch` gives a new data source when the user opens a
-/// test from the list or goes back to it (the old source stops once its receiver is dropped).
+/// The view loop for any starting state. `act` carries out what a key asks for: a new data
+/// source when the user opens a test from the list or goes back to it (the old source stops once
+/// its receiver is dropped), or a task (web UI, stop, log tail) whose outcome it sends as updates.
 pub async fn show_state(
     mut state: State,
     mut updates: mpsc::Receiver<Update>,
     timeout: Option<Duration>,
-    mut switch: impl FnMut(&Effect) -> Option<mpsc::Receiver<Update>>,
+    mut act: impl FnMut(&Effect, &mpsc::Sender<Update>) -> Option<mpsc::Receiver<Update>>,
 ) -> Result<u8, PluginError> {
     require_terminal(true)?;
     let mut terminal =
@@ -87,6 +97,8 @@ pub async fn show_state(
             }
         }
     });
+    // What the actions' tasks report; they end with the view (their senders fail).
+    let (outcomes, mut reported) = mpsc::channel(16);
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let mut ticks = tokio::time::interval(TICK);
     let code = loop {
@@ -106,11 +118,14 @@ pub async fn show_state(
             Some(update) = updates.recv() => {
                 state::update(&mut state, Event::Data(update));
             }
+            Some(update) = reported.recv() => {
+                state::update(&mut state, Event::Data(update));
+            }
             Some(event) = keys.recv() => {
                 // A resize needs only the redraw at the top of the loop.
                 if let Some(key) = key_of(&event) {
                     let effect = state::update(&mut state, Event::Key(key));
-                    if effect != Effect::None && let Some(source) = switch(&effect) {
+                    if effect != Effect::None && let Some(source) = act(&effect, &outcomes) {
                         updates = source;
                     }
                 }

@@ -23,6 +23,10 @@ pub enum Update {
     Gone,
     /// Reading failed; the last good data stays on screen.
     Error(String),
+    /// What an action the user asked for (web UI, stop) came to, in words.
+    Notice(String),
+    /// The last lines of the master's log.
+    LogTail(Vec<String>),
 }
 
 /// Keys the view reacts to (decoupled from crossterm so `update` stays pure and testable).
@@ -35,6 +39,14 @@ pub enum Key {
     Down,
     Enter,
     Help,
+    /// `w`: forward Locust's web UI to a local port.
+    WebUi,
+    /// `s`: stop the test (after a confirmation).
+    Stop,
+    /// `y`: yes to the confirmation.
+    Yes,
+    /// `l`: the tail of the master's log.
+    Logs,
     Other,
 }
 
@@ -46,6 +58,12 @@ pub enum Effect {
     Open(String, String),
     /// Back to the list of tests.
     List,
+    /// Forward the web UI of this test (namespace, name) and say where.
+    WebUi(String, String),
+    /// Ask this test's master to stop (namespace, name); confirmed.
+    Stop(String, String),
+    /// Read the tail of this test's master log (namespace, name).
+    Logs(String, String),
 }
 
 /// The list shown when no test was named.
@@ -78,6 +96,12 @@ pub struct State {
     pub quit: bool,
     pub now: Timestamp,
     pub picker: Option<Picker>,
+    /// `s` was pressed: waiting for `y` (anything else cancels).
+    pub confirm_stop: bool,
+    /// The outcome of the last action, shown above the key line.
+    pub notice: Option<String>,
+    /// The master's log tail overlay (`l`), while open.
+    pub log_tail: Option<Vec<String>>,
 }
 
 impl State {
@@ -94,6 +118,9 @@ impl State {
             quit: false,
             now,
             picker: None,
+            confirm_stop: false,
+            notice: None,
+            log_tail: None,
         }
     }
 
@@ -120,8 +147,94 @@ impl State {
     }
 }
 
+/// The namespace and name of the test on screen.
+fn shown(state: &State) -> Option<(String, String)> {
+    let test = state.test.as_ref()?;
+    Some((
+        test.metadata.namespace.clone().unwrap_or_default(),
+        test.metadata.name.clone()?,
+    ))
+}
+
+/// Why an action needing a running test cannot be done now, if it cannot.
+fn not_running(state: &State, what: &str) -> Option<String> {
+    match state.phase() {
+        Some(Phase::Running) => None,
+        Some(phase) if phase.is_terminal() => Some(format!("the test has ended ({phase}): {what}")),
+        phase => Some(format!(
+            "the test is not running yet ({}): {what}",
+            phase.map_or("no status yet", Phase::as_str)
+        )),
+    }
+}
+
+/// The keys acting on the test on screen: `w`, `s` then `y`, `l`.
+fn act(state: &mut State, key: Key) -> Option<Effect> {
+    if state.in_picker() {
+        return None;
+    }
+    if state.confirm_stop {
+        state.confirm_stop = false;
+        return Some(match (key, shown(state)) {
+            (Key::Yes, Some((namespace, name))) => {
+                state.notice = Some(format!("asking the master of {name} to stop…"));
+                Effect::Stop(namespace, name)
+            }
+            (Key::Quit, _) => {
+                state.quit = true;
+                Effect::None
+            }
+            _ => {
+                state.notice = Some("not stopped".to_string());
+                Effect::None
+            }
+        });
+    }
+    let (namespace, name) = shown(state)?;
+    match key {
+        Key::WebUi => Some(match not_running(state, "Locust's web UI lives only while it runs") {
+            Some(why) => {
+                state.notice = Some(why);
+                Effect::None
+            }
+            None => {
+                state.notice = Some("forwarding Locust's web UI…".to_string());
+                Effect::WebUi(namespace, name)
+            }
+        }),
+        Key::Stop => {
+            match not_running(state, "nothing to stop") {
+                Some(why) => state.notice = Some(why),
+                None => {
+                    state.confirm_stop = true;
+                    state.notice = None;
+                }
+            }
+            Some(Effect::None)
+        }
+        Key::Logs if state.log_tail.is_some() => {
+            state.log_tail = None;
+            Some(Effect::None)
+        }
+        Key::Logs => {
+            state.log_tail = Some(vec!["reading the master's log…".to_string()]);
+            Some(Effect::Logs(namespace, name))
+        }
+        Key::Back if state.log_tail.is_some() => {
+            state.log_tail = None;
+            Some(Effect::None)
+        }
+        _ => None,
+    }
+}
+
 pub fn update(state: &mut State, event: Event) -> Effect {
     let in_picker = state.in_picker();
+    if let Event::Key(key) = event
+        && let Some(effect) = act(state, key)
+    {
+        return effect;
+    }
     match event {
         Event::Key(Key::Quit) => state.quit = true,
         Event::Key(Key::Help) => state.help = !state.help,
@@ -190,6 +303,12 @@ pub fn update(state: &mut State, event: Event) -> Effect {
         Event::Data(Update::Events(events)) => state.events = events,
         Event::Data(Update::Gone) => state.gone = true,
         Event::Data(Update::Error(message)) => state.error = Some(message),
+        Event::Data(Update::Notice(message)) => state.notice = Some(message),
+        Event::Data(Update::LogTail(lines)) => {
+            if state.log_tail.is_some() {
+                state.log_tail = Some(lines);
+            }
+        }
     }
     Effect::None
 }

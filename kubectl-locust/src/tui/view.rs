@@ -85,10 +85,54 @@ pub fn draw(frame: &mut Frame, state: &State) {
     } else {
         format!(" q quit (the test keeps running){back}   ? help")
     };
-    frame.render_widget(Paragraph::new(keys).style(Style::default().fg(Color::DarkGray)), help);
+    // A question or the outcome of an action takes the key line until the next key.
+    let bottom = if state.confirm_stop {
+        let name = state
+            .test
+            .as_ref()
+            .and_then(|test| test.metadata.name.as_deref())
+            .unwrap_or("the test");
+        Paragraph::new(format!(
+            " stop {name}? Locust stops its users and the test ends with its results — y yes, any other key no"
+        ))
+        .style(Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD))
+    } else if let Some(notice) = &state.notice {
+        Paragraph::new(format!(" {notice}")).style(Style::default().fg(Color::Cyan))
+    } else {
+        Paragraph::new(keys).style(Style::default().fg(Color::DarkGray))
+    };
+    frame.render_widget(bottom, help);
+    if let Some(lines) = &state.log_tail {
+        draw_log_tail(frame, area, lines);
+    }
     if state.help {
         draw_help(frame, area);
     }
+}
+
+/// The tail of the master's log over the view (`l` again or Esc closes it).
+fn draw_log_tail(frame: &mut Frame, area: Rect, lines: &[String]) {
+    let popup = Rect::new(
+        area.x + 2.min(area.width),
+        area.y + 1.min(area.height),
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(3),
+    );
+    // The newest lines that fit, inside the borders.
+    let room = usize::from(popup.height.saturating_sub(2));
+    let shown: Vec<Line> = lines[lines.len().saturating_sub(room)..]
+        .iter()
+        .map(|line| Line::from(line.clone()))
+        .collect();
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(shown).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" master log (l or Esc closes) "),
+        ),
+        popup,
+    );
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, state: &State) {
@@ -395,8 +439,8 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 fn draw_help(frame: &mut Frame, area: Rect) {
-    let width = area.width.min(50);
-    let height = area.height.min(10);
+    let width = area.width.min(56);
+    let height = area.height.min(14);
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -407,10 +451,13 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         Line::from("q, Ctrl-C       leave the view"),
         Line::from("Esc             back to the list / leave"),
         Line::from("↑/↓, Enter      pick a test from the list"),
+        Line::from("w               Locust's web UI on a local port"),
+        Line::from("s, then y       stop the test, keeping its results"),
+        Line::from("l               the tail of the master's log"),
         Line::from("?               this help"),
         Line::from(""),
-        Line::from("Leaving does not stop a cluster test;"),
-        Line::from("`kubectl delete lotest NAME` does."),
+        Line::from("Leaving does not stop a cluster test; s does"),
+        Line::from("(or `kubectl locust stop NAME`)."),
     ];
     frame.render_widget(Clear, popup);
     frame.render_widget(

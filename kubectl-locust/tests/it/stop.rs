@@ -180,7 +180,7 @@ async fn stop_asks_a_real_master_to_stop_records_who_asked_and_removes_the_idle_
 
     assert_eq!(finished.code, Some(0), "{}", finished.both());
     finished.assert_stdout_has("Asked the master of demo to stop (by ci-bot).");
-    finished.assert_stdout_has(&format!("demo ended: Succeeded (TestStopped: {message})"));
+    finished.assert_stdout_has(format!("demo ended: Succeeded (TestStopped: {message})"));
     finished.assert_stdout_has("Removed the idle master and workers (Jobs demo-master, demo-worker)");
     assert_eq!(stopped["user_count"], 0);
     assert!(

@@ -375,3 +375,146 @@ fn thresholds_show_live_values_while_running_and_the_verdict_once_ended() {
     assert_eq!(phase_color(&buffer, &text, "ThresholdsBreached"), Color::Red);
     assert_eq!(state.exit_code(), 3, "a breach ends the view with the test's exit code");
 }
+
+// ---- keys acting on the test: w (web UI), s then y (stop), l (master log) ----
+
+use kubectl_locust::tui::state::Effect;
+
+fn key(state: &mut State, key: Key) -> Effect {
+    state::update(state, Event::Key(key))
+}
+
+fn bottom_line(state: &State) -> String {
+    let (text, _) = render(state, 120, 40);
+    text.lines().last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn s_asks_first_and_only_y_stops_a_running_test() {
+    let mut state = running();
+    assert_eq!(key(&mut state, Key::Stop), Effect::None);
+    assert!(state.confirm_stop);
+    assert_eq!(
+        bottom_line(&state),
+        " stop checkout? Locust stops its users and the test ends with its results — y yes, any other key no"
+    );
+    // Anything but y: no.
+    assert_eq!(key(&mut state, Key::Other), Effect::None);
+    assert!(!state.confirm_stop);
+    assert_eq!(bottom_line(&state), " not stopped");
+    assert!(!state.quit);
+
+    key(&mut state, Key::Stop);
+    assert_eq!(
+        key(&mut state, Key::Yes),
+        Effect::Stop("load".into(), "checkout".into())
+    );
+    assert_eq!(bottom_line(&state), " asking the master of checkout to stop…");
+    // What the stop task reports replaces it.
+    state::update(
+        &mut state,
+        Event::Data(Update::Notice("asked the master of checkout to stop (by alice)".into())),
+    );
+    assert_eq!(bottom_line(&state), " asked the master of checkout to stop (by alice)");
+}
+
+#[test]
+fn w_and_s_say_why_not_when_the_test_is_not_running() {
+    let mut ended = failed("CrashLoopBackOff", "back-off restarting failed container");
+    assert_eq!(key(&mut ended, Key::Stop), Effect::None);
+    assert!(!ended.confirm_stop);
+    assert_eq!(bottom_line(&ended), " the test has ended (Failed): nothing to stop");
+    assert_eq!(key(&mut ended, Key::WebUi), Effect::None);
+    assert_eq!(
+        bottom_line(&ended),
+        " the test has ended (Failed): Locust's web UI lives only while it runs"
+    );
+
+    let mut running = running();
+    assert_eq!(
+        key(&mut running, Key::WebUi),
+        Effect::WebUi("load".into(), "checkout".into())
+    );
+    assert_eq!(bottom_line(&running), " forwarding Locust's web UI…");
+    state::update(
+        &mut running,
+        Event::Data(Update::Notice(
+            "Locust's web UI: http://127.0.0.1:8089, forwarded while this view is open".into(),
+        )),
+    );
+    assert!(bottom_line(&running).contains("http://127.0.0.1:8089"));
+    // In the list of tests, the keys act on nothing.
+    let mut picking = State::picking(NOW.parse().unwrap());
+    assert_eq!(key(&mut picking, Key::Stop), Effect::None);
+    assert!(!picking.confirm_stop);
+}
+
+#[test]
+fn l_shows_the_tail_of_the_master_log_over_the_view_until_l_or_esc() {
+    let mut state = running();
+    assert_eq!(
+        key(&mut state, Key::Logs),
+        Effect::Logs("load".into(), "checkout".into())
+    );
+    let lines: Vec<String> = (1..=50)
+        .map(|i| {
+            format!(
+                "[2026-11-22 12:01:{:02}] checkout-master/INFO/locust.runners: line {i}",
+                i % 60
+            )
+        })
+        .collect();
+    state::update(&mut state, Event::Data(Update::LogTail(lines)));
+    let (text, _) = render(&state, 120, 40);
+    assert!(text.contains("master log (l or Esc closes)"), "{text}");
+    assert!(
+        text.contains("line 50") && !text.contains("line 5 "),
+        "the newest lines fit: {text}"
+    );
+    insta::assert_snapshot!("log_tail_120x40", text);
+    assert_eq!(key(&mut state, Key::Logs), Effect::None);
+    assert!(state.log_tail.is_none());
+    key(&mut state, Key::Logs);
+    assert_eq!(key(&mut state, Key::Back), Effect::None);
+    assert!(
+        state.log_tail.is_none() && !state.quit,
+        "Esc closes the log, not the view"
+    );
+    // A tail arriving after the overlay was closed is dropped.
+    state::update(&mut state, Event::Data(Update::LogTail(vec!["late".into()])));
+    assert!(state.log_tail.is_none());
+}
+
+#[tokio::test]
+async fn l_reads_the_tail_of_the_newest_master_pods_log_through_the_api() {
+    let fake = fake_api::FakeApi::new(NOW.parse().unwrap());
+    let pod = |name: &str, created: &str| {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": { "name": name, "namespace": "load", "creationTimestamp": created,
+                          "labels": { "performance-test-pod-name": "checkout-master" } },
+        })
+    };
+    fake.insert(pod("checkout-master-old", "2026-11-22T11:00:00Z"));
+    fake.insert(pod("checkout-master-new", "2026-11-22T12:00:00Z"));
+    fake.set_pod_log("load", "checkout-master-old", "old line\n");
+    let log: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+    fake.set_pod_log("load", "checkout-master-new", &log);
+    let cluster = kubectl_locust::client::Cluster::from_client(fake.client(), "load");
+    let lines = kubectl_locust::commands::tui::master_log_tail(&cluster, "checkout")
+        .await
+        .unwrap();
+    assert_eq!(lines.last().map(String::as_str), Some("line 40"));
+    assert!(!lines.contains(&"old line".to_string()), "the newest master: {lines:?}");
+    let request = fake
+        .requests()
+        .into_iter()
+        .find(|request| request.path.ends_with("/log"))
+        .expect("a log read");
+    assert_eq!(request.query_param("tailLines"), Some("30"), "only the tail is read");
+
+    let nothing = kubectl_locust::commands::tui::master_log_tail(&cluster, "other")
+        .await
+        .unwrap();
+    assert_eq!(nothing, ["other has no master pod (yet, or any more)"]);
+}

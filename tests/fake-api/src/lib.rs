@@ -1009,6 +1009,26 @@ impl FakeApi {
             return Ok(failure(injected.status, &injected.message, route.as_ref()));
         }
         if let Some(service) = proxied_service(&recorded.path) {
+            // RBAC comes first: `forbid("POST", "services/proxy")`, worded as the authorizer words it.
+            if state
+                .forbidden
+                .iter()
+                .any(|(method, plural)| *method == recorded.method && plural == "services/proxy")
+            {
+                let verb = if recorded.method == Method::GET {
+                    "get"
+                } else {
+                    "create"
+                };
+                let namespace = recorded.path.split('/').nth(4).unwrap_or_default();
+                return Ok(failure(
+                    403,
+                    &format!(
+                        "services \"{service}\" is forbidden: User \"tester\" cannot {verb} resource \"services/proxy\" in API group \"\" in the namespace \"{namespace}\""
+                    ),
+                    None,
+                ));
+            }
             let namespace = recorded.path.split('/').nth(4).unwrap_or_default().to_string();
             let upstream = state.proxy_upstreams.get(&(namespace, service.clone())).copied();
             return Err((service, state.proxied.get(&recorded.path).cloned(), upstream));
