@@ -69,15 +69,16 @@ pub async fn execute(global: &GlobalArgs, args: UiArgs) -> Result<u8, PluginErro
     let interval = poll_interval(std::env::var(POLL_INTERVAL_ENV).ok().as_deref())?;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let name = args.name.as_str();
+    let mut retry = false;
     let pod = loop {
-        let Some(pod) = wait_for_master(&cluster, &pods, name, interval, &mut interrupted).await? else {
+        let Some(pod) = wait_for_master(&cluster, &pods, name, interval, retry, &mut interrupted).await? else {
             eprintln!("stopped waiting for the web UI of test {name}");
             return Ok(exit::INTERRUPTED);
         };
         match portforward::check(&pods, &pod, WEB_PORT).await {
             Ok(()) => break pod,
             // The pod went away or stopped between the list and the forward: wait again.
-            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 400 => {}
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 400 => retry = true,
             Err(error) => return Err(cluster.translate(error, "create", PORTFORWARD_RESOURCE, false)),
         }
     };
@@ -147,17 +148,29 @@ fn ctrl_c() -> Pin<Box<dyn Future<Output = ()> + Send>> {
 }
 
 /// The name of the running master pod of `test`, waiting while the test starts (with progress on
-/// standard error); `None` on Ctrl-C. A finished test is an error: its UI is gone.
+/// standard error; after one `interval` first with `pause`); `None` on Ctrl-C. A finished test is
+/// an error: its UI is gone.
 async fn wait_for_master(
     cluster: &Cluster,
     pods: &Api<Pod>,
     test: &str,
     interval: Duration,
+    mut pause: bool,
     interrupted: &mut Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> Result<Option<String>, PluginError> {
     let mut printer = ProgressPrinter::for_stderr();
     let started = tokio::time::Instant::now();
     loop {
+        if pause {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = &mut *interrupted => {
+                    printer.finish();
+                    return Ok(None);
+                }
+            }
+        }
+        pause = true;
         let phase = cluster.get_test(test).await?.status.and_then(|status| status.phase);
         if let Some(phase) = phase.filter(|phase| phase.is_terminal()) {
             printer.finish();
@@ -171,13 +184,6 @@ async fn wait_for_master(
         let waiting = waiting_line(test, phase, masters.first());
         let elapsed = humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()));
         printer.show(&waiting, &format!("{waiting} ({elapsed}; Ctrl-C to stop)"));
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            () = &mut *interrupted => {
-                printer.finish();
-                return Ok(None);
-            }
-        }
     }
 }
 
