@@ -324,35 +324,18 @@ fn draw_thresholds_line(frame: &mut Frame, area: Rect, view: &thresholds::View) 
 
 /// Each limit against the run: live values while it runs, the verdict once it ended.
 fn draw_thresholds(frame: &mut Frame, area: Rect, view: &thresholds::View) {
-    let block = thresholds_block(view);
+    let red = Style::default().fg(Color::Red);
+    let note = view.note.iter().map(|note| Row::new(vec![note.clone()]).style(red));
+    let limits = view.rows.iter().map(|row| {
+        let bad = row.standing.is_bad();
+        Row::new(row.cells().to_vec()).style(if bad { red } else { Style::default() })
+    });
+    let widths = [18, 21, 16, 11].map(Constraint::Length);
     let measured = if view.ended { "MEASURED" } else { "NOW" };
-    let mut rows: Vec<Row> = Vec::new();
-    if let Some(note) = &view.note {
-        rows.push(Row::new(vec![note.clone()]).style(Style::default().fg(Color::Red)));
-    }
-    rows.extend(view.rows.iter().map(|row| {
-        let style = if row.standing.is_bad() {
-            Style::default().fg(Color::Red)
-        } else {
-            Style::default()
-        };
-        Row::new(row.cells().to_vec()).style(style)
-    }));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(18),
-            Constraint::Length(21),
-            Constraint::Length(16),
-            Constraint::Length(11),
-            Constraint::Min(10),
-        ],
-    )
-    .header(
-        Row::new(vec!["SUBJECT", "LIMIT", "ALLOWED", measured, "RESULT"])
-            .style(Style::default().add_modifier(Modifier::BOLD)),
-    )
-    .block(block);
+    let header = Row::new(vec!["SUBJECT", "LIMIT", "ALLOWED", measured, "RESULT"]);
+    let table = Table::new(note.chain(limits), widths.into_iter().chain([Constraint::Min(10)]))
+        .header(header.style(Style::default().add_modifier(Modifier::BOLD)))
+        .block(thresholds_block(view));
     frame.render_widget(table, area);
 }
 
