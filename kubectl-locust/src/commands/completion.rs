@@ -476,7 +476,7 @@ mod tests {
             lines.contains(&"logs\tPrint the logs of a test's master (default) or workers".to_string()),
             "{lines:?}"
         );
-        assert_eq!(offered("", "st", &[]).0, ["status"]);
+        assert_eq!(offered("", "st", &[]).0, ["status", "stop"]);
         assert_eq!(offered("-n load", "t", &[]).0, ["tui"], "global flags may come first");
     }
 

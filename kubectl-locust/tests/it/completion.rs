@@ -343,7 +343,7 @@ async fn the_bash_script_is_valid_and_completes_subcommands_and_their_flags() {
     let done = finish(command).await;
     assert_eq!(done.code, Some(0), "bash -n: {}", done.stderr);
 
-    assert_eq!(bash_completes("kubectl-locust st").await, ["status"]);
+    assert_eq!(bash_completes("kubectl-locust st").await, ["status", "stop"]);
     assert_eq!(
         bash_completes("kubectl-locust status -o ").await,
         ["table", "wide", "json", "yaml", "name"]
