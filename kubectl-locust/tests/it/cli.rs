@@ -143,6 +143,11 @@ async fn each_command_help_has_usage_global_flags_and_examples() {
             "kubectl locust tui checkout",
         ),
         (
+            "ui",
+            "kubectl locust ui [OPTIONS] <NAME>",
+            "kubectl locust ui checkout --open",
+        ),
+        (
             "report",
             "kubectl locust report [OPTIONS] <NAME>",
             "kubectl locust report checkout-v2 --compare checkout",
