@@ -2120,6 +2120,13 @@ mod port_forward_tests {
         address
     }
 
+    /// `future`, which must be done within 10 s: no test here can hang.
+    async fn within<T>(future: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(10), future)
+            .await
+            .expect("done within 10 s")
+    }
+
     async fn pods_over_http(fake: &FakeApi) -> (Api<Pod>, HttpServer) {
         let server = fake.serve_http().await.unwrap();
         let config = kube::Config::new(server.url().parse().unwrap());
@@ -2167,7 +2174,7 @@ mod port_forward_tests {
         let fake = FakeApi::new("2025-03-01T10:00:00Z".parse().unwrap());
         add_pod(&fake, "web", "Running");
         let (pods, _server) = pods_over_http(&fake).await;
-        let mut forwarder = pods.portforward("web", &[8089]).await.unwrap();
+        let mut forwarder = within(pods.portforward("web", &[8089])).await.unwrap();
         let error = tokio::time::timeout(Duration::from_secs(10), forwarder.take_error(8089).unwrap())
             .await
             .unwrap()
@@ -2188,9 +2195,9 @@ mod port_forward_tests {
             Ok(_) => panic!("the forward was refused"),
         };
 
-        let (code, message) = status(pods.portforward("gone", &[8089]).await);
+        let (code, message) = status(within(pods.portforward("gone", &[8089])).await);
         assert_eq!((code, message.as_str()), (404, "pods \"gone\" not found"));
-        let (code, message) = status(pods.portforward("starting", &[8089]).await);
+        let (code, message) = status(within(pods.portforward("starting", &[8089])).await);
         assert_eq!(code, 400);
         assert!(
             message.contains("pod is not running. Current status=Pending"),
@@ -2198,13 +2205,13 @@ mod port_forward_tests {
         );
 
         fake.forbid("GET", "pods/portforward");
-        let (code, message) = status(pods.portforward("web", &[8089]).await);
+        let (code, message) = status(within(pods.portforward("web", &[8089])).await);
         assert_eq!(code, 403);
         assert!(
             message.contains("cannot create resource \"pods/portforward\" in API group \"\" in the namespace \"ns\""),
             "{message}"
         );
         // Only the subresource is forbidden: the pod itself can still be read.
-        pods.get("web").await.unwrap();
+        within(pods.get("web")).await.unwrap();
     }
 }
