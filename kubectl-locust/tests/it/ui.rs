@@ -345,6 +345,18 @@ async fn ctrl_c_ends_it_and_a_taken_8089_gives_a_free_port_with_a_note() {
 }
 
 #[tokio::test]
+async fn a_test_deleted_while_forwarding_ends_it_with_an_error() {
+    let cluster = Cluster::start().await;
+    add_test(&cluster, Some("Running"), "Running");
+    let ui = Running::start(&cluster, &["ui", TEST, "--port", "0"]);
+    ui.port().await;
+    assert!(cluster.fake.delete::<LocustTest>(NS, TEST));
+    let run = ui.finish().await;
+    assert_eq!(run.code, Some(1), "{}", run.both());
+    run.assert_stderr_has("error: LocustTest \"checkout\" was deleted from namespace \"load\", and its web UI with it");
+}
+
+#[tokio::test]
 async fn an_exact_port_that_is_taken_is_an_error() {
     let cluster = Cluster::start().await;
     add_test(&cluster, Some("Running"), "Running");
