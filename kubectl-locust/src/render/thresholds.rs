@@ -87,6 +87,8 @@ pub enum Standing {
     AtEnd,
     /// Running: nothing live to compare (an endpoint's limit).
     WhenEnded,
+    /// Ended without a recorded verdict (an operator from before thresholds).
+    Unchecked,
 }
 
 impl Standing {
@@ -98,6 +100,7 @@ impl Standing {
             Self::Over => "over so far",
             Self::AtEnd => "checked at the end (run average)",
             Self::WhenEnded => "checked when the run ends",
+            Self::Unchecked => "not checked",
         }
     }
 
@@ -211,6 +214,7 @@ pub fn view(test: &LocustTest) -> Option<View> {
                     Metric::Rps => Some(stats.current_rps),
                 });
             let standing = match (live, metric) {
+                (None, _) if ended => Standing::Unchecked,
                 (None, _) => Standing::WhenEnded,
                 (Some(_), Metric::Rps) => Standing::AtEnd,
                 (Some(live), metric) if metric.within(live, allowed) => Standing::Within,
@@ -258,12 +262,11 @@ pub fn summary_lines(test: &LocustTest, palette: Palette) -> Vec<String> {
         lines.push(format!("    {note}"));
     }
     for row in &view.rows {
-        let text = match (view.ended, check_of_row(row)) {
-            (true, check) => format!("{:<9}{}", row.standing.text(), check.describe()),
-            (false, _) => {
-                let [subject, limit, allowed, measured, standing] = row.cells();
-                format!("{limit} of {subject}: {measured} now, allowed {allowed} ({standing})")
-            }
+        let [subject, limit, allowed, measured, standing] = row.cells();
+        let text = match row.standing {
+            Standing::Met | Standing::Breached => format!("{standing:<9}{}", check_of_row(row).describe()),
+            Standing::Unchecked => format!("{limit} of {subject}: allowed {allowed} ({standing})"),
+            _ => format!("{limit} of {subject}: {measured} now, allowed {allowed} ({standing})"),
         };
         lines.push(format!(
             "    {}",
@@ -332,6 +335,20 @@ mod tests {
         assert!(
             lines.contains("p95 response time of all requests: 140 ms now, allowed at most 100 ms (over so far)"),
             "{lines}"
+        );
+    }
+
+    #[test]
+    fn an_ended_test_without_a_recorded_verdict_says_its_limits_were_not_checked() {
+        let ended = test(
+            serde_json::json!({"maxP95ResponseTimeMs": 100}),
+            serde_json::json!({"phase": "Succeeded", "stats": {"state": "stopped", "users": 0, "totalRequests": 10,
+                "totalFailures": 0, "failRatio": 0.0, "failPercent": 0.0, "currentRps": 0.0, "p95ResponseTime": 140.0}}),
+        );
+        let text = summary_lines(&ended, Palette::plain()).join("\n");
+        assert_eq!(
+            text,
+            "  thresholds not checked (no verdict was recorded)\n    p95 response time of all requests: allowed at most 100 ms (not checked)"
         );
     }
 
