@@ -101,7 +101,9 @@ pub async fn execute(global: &GlobalArgs, args: UiArgs) -> Result<u8, PluginErro
         );
     }
     if args.open {
-        open_in_browser(Path::new(&url)).await;
+        // On a task: the browser's first requests are served while the opener still runs.
+        let url = url.clone();
+        tokio::spawn(async move { open_in_browser(Path::new(&url)).await });
     }
 
     let forwards = Forwards {
