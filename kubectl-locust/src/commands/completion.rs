@@ -40,7 +40,7 @@ pub mod directive {
 }
 
 /// Subcommands whose NAME is an existing LocustTest (`run`'s NAME is a new one).
-const COMMANDS_NAMING_A_TEST: &[&str] = &["status", "logs", "tui", "ui", "report"];
+const COMMANDS_NAMING_A_TEST: &[&str] = &["status", "logs", "tui", "ui", "report", "stop"];
 
 /// `completion bash|zsh|fish`: the script on standard output.
 pub fn execute(args: &CompletionArgs) -> Result<u8, PluginError> {
@@ -598,7 +598,7 @@ mod tests {
     #[test]
     fn the_name_of_status_logs_and_tui_offers_tests_by_prefix() {
         let names = ["checkout", "checkout-v2", "login"];
-        for command in ["status", "logs", "tui", "ui", "report"] {
+        for command in ["status", "logs", "tui", "ui", "report", "stop"] {
             assert_eq!(offered(command, "", &names), (words("checkout checkout-v2 login"), 4));
             assert_eq!(offered(command, "che", &names), (words("checkout checkout-v2"), 4));
         }

@@ -3,6 +3,14 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+// The real-Locust helpers of the shared crate's tests (the target server, Locust processes).
+// Not every helper is used here.
+#[allow(dead_code, unused_imports)]
+#[path = "../../../shared/tests/support/http.rs"]
+mod http;
+#[allow(dead_code, unused_imports)]
+#[path = "../../../shared/tests/support/locust.rs"]
+mod locust;
 
 mod cli;
 mod completion;

@@ -3,12 +3,8 @@
 //! idle pods go once the test ended. A test that is not running is left as it is.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../../shared/tests/support/locust.rs"]
-mod locust;
-#[allow(dead_code)]
-#[path = "../../../shared/tests/support/http.rs"]
-mod target;
+use crate::http as target;
+use crate::locust;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};

@@ -6,13 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// Not every helper of the shared support files is used here; `stop` includes them too.
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../../../shared/tests/support/http.rs"]
-mod http;
-#[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../../../shared/tests/support/locust.rs"]
-mod locust;
+use crate::{http, locust};
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
