@@ -233,3 +233,45 @@ async fn a_master_that_cannot_be_asked_leaves_the_test_unchanged_and_names_what_
     forbidden.assert_stderr_has("you may not create services/proxy in namespace \"load\"");
     assert_eq!(annotation(&cluster, "demo"), None);
 }
+
+#[tokio::test]
+async fn stop_wait_follows_the_test_to_its_end_like_run_wait_and_exits_3_when_it_failed() {
+    for (verdict, code) in [("TestStopped", 0), ("ThresholdsBreached", 3)] {
+        let cluster = Cluster::start().await;
+        cluster.fake.insert(test_with_phase("demo", Some("Running")));
+        cluster.fake.insert(job("demo-master"));
+        cluster.fake.insert(job("demo-worker"));
+        // The master's answer to POST /stop, as Locust gives it.
+        cluster.fake.set_proxy_answer(
+            "/api/v1/namespaces/load/services/demo-master:8089/proxy/stop",
+            200,
+            r#"{"success": true, "message": "Test stopped"}"#,
+            Duration::ZERO,
+        );
+        let child = cluster
+            .command(&["stop", "demo", "--wait"])
+            .env("USER", "ci-bot")
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while annotation(&cluster, "demo").is_none() {
+            assert!(started.elapsed() < Duration::from_secs(20), "no stop was recorded");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let phase = if code == 0 { "Succeeded" } else { "Failed" };
+        cluster.fake.update::<LocustTest>(NS, "demo", |test| {
+            test["status"] = json!({
+                "phase": phase,
+                "startTime": "2026-11-22T10:00:00Z", "completionTime": "2026-11-22T10:01:00Z",
+                "conditions": [{ "type": "TestCompleted", "status": "True", "reason": verdict,
+                                 "message": "as the operator says", "lastTransitionTime": "2026-11-22T10:01:00Z" }],
+            });
+        });
+        let finished = finish(child).await;
+        assert_eq!(finished.code, Some(code), "{verdict}: {}", finished.both());
+        finished.assert_stdout_has(format!("Test demo {phase}"));
+        // Only a run that ended as stopped leaves idle pods behind to remove.
+        let jobs_left = cluster.fake.names::<Job>(NS).len();
+        assert_eq!(jobs_left, if code == 0 { 0 } else { 2 }, "{verdict}");
+    }
+}

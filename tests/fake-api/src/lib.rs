@@ -608,7 +608,7 @@ impl FakeApi {
 
     // ---- service proxy ----
 
-    /// Makes the API server's service proxy answer GET `path` (e.g.
+    /// Makes the API server's service proxy answer requests for `path`, whatever their method (e.g.
     /// `/api/v1/namespaces/load/services/demo-master:8089/proxy/stats/requests`) with `status` and
     /// `body` after `delay`. Unset proxy paths answer 503 as a Service without endpoints does.
     pub fn set_proxy_answer(&self, path: &str, status: u16, body: impl Into<Bytes>, delay: Duration) {
