@@ -77,11 +77,14 @@ pub enum Requirement {
     Rbac,
     /// Beyond the issue: a child the API server refuses fails the test with the server's words.
     ChildRefused,
+    /// Beyond the issue: thresholds are judged at the end (met: Succeeded, breached: Failed with
+    /// ThresholdsBreached) and Locust's report is kept in `<test>-report`.
+    ThresholdsAndReport,
 }
 
 impl Requirement {
     /// Every requirement, for the completeness test.
-    pub const ALL: [Requirement; 18] = [
+    pub const ALL: [Requirement; 19] = [
         Self::CrdAccepted,
         Self::Defaulting,
         Self::DocExamples,
@@ -100,6 +103,7 @@ impl Requirement {
         Self::DeleteRemovesChildren,
         Self::Rbac,
         Self::ChildRefused,
+        Self::ThresholdsAndReport,
     ];
 }
 
@@ -112,6 +116,7 @@ pub enum Kind {
     /// Index into [`docs::EXAMPLES`].
     DocExample(usize),
     PassingTest,
+    Thresholds,
     FailingMaster,
     ImagePullError,
     MissingConfigMap,
@@ -371,6 +376,14 @@ pub fn all() -> Vec<Scenario> {
             Kind::PassingTest,
             480,
             "a passing test reaches Succeeded with TestCompleted=True/TestSucceeded, startTime and completionTime",
+        ),
+        scenario(
+            "thresholds-and-report",
+            Needs::Locust,
+            &[R::ThresholdsAndReport],
+            Kind::Thresholds,
+            480,
+            "limits the run meets: Succeeded with ThresholdsMet; limits it breaches: Failed with ThresholdsBreached; Locust's report in <test>-report",
         ),
         scenario(
             "failing-master",

@@ -46,6 +46,8 @@ pub struct TestPlan {
     pub unschedulable: bool,
     /// Tolerate every taint (simulated nodes are often tainted).
     pub tolerate_taints: bool,
+    /// `spec.thresholds`, if any.
+    pub thresholds: Option<Value>,
 }
 
 impl TestPlan {
@@ -60,6 +62,7 @@ impl TestPlan {
             config_map: SCRIPTS_CONFIGMAP.to_string(),
             unschedulable: false,
             tolerate_taints,
+            thresholds: None,
         }
     }
 
@@ -95,6 +98,9 @@ impl TestPlan {
         });
         if !scheduling.is_empty() {
             spec["scheduling"] = Value::Object(scheduling);
+        }
+        if let Some(thresholds) = &self.thresholds {
+            spec["thresholds"] = thresholds.clone();
         }
         json!({
             "apiVersion": "locust.io/v2",

@@ -164,6 +164,7 @@ pub async fn run_scenario(ctx: &Ctx<'_>) -> Result<()> {
         Kind::InvalidObjects => invalid_objects(ctx).await,
         Kind::DocExample(index) => doc_example(ctx, &docs::EXAMPLES[index]).await,
         Kind::PassingTest => finished_test(ctx, Target::OwnMaster).await,
+        Kind::Thresholds => thresholds_and_report(ctx).await,
         Kind::FailingMaster => finished_test(ctx, Target::ClosedPort).await,
         Kind::ImagePullError => image_pull_error(ctx).await,
         Kind::MissingConfigMap => missing_config_map(ctx).await,
@@ -383,6 +384,61 @@ async fn finished_test(ctx: &Ctx<'_>, target: Target) -> Result<()> {
         let start = start.context("no startTime")?;
         ensure!(start <= end, "startTime {start} is after completionTime {end}");
     }
+    Ok(())
+}
+
+/// Two runs against the same target: one whose limits hold, one whose minRps no run reaches.
+async fn thresholds_and_report(ctx: &Ctx<'_>) -> Result<()> {
+    let mut met = ctx.plan("limits-met");
+    met.thresholds =
+        Some(json!({ "maxFailRatio": 0.5, "endpoints": [{ "name": "/", "maxP95ResponseTimeMs": 60000 }] }));
+    let mut breached = ctx.plan("limits-breached");
+    breached.thresholds = Some(json!({ "minRps": 1000000 }));
+    for plan in [&mut met, &mut breached] {
+        // The report is read while Locust says `stopped`: give the operator a few reads.
+        plan.autoquit = plan.autoquit.max(20);
+        ctx.create_test(plan).await?;
+    }
+    let test = ctx.wait_phase(&met.name, "Succeeded").await?;
+    let said = checks::condition(&test, c::THRESHOLDS_MET).context("no ThresholdsMet condition")?;
+    ensure!(
+        said.status == "True" && said.reason == c::thresholds::THRESHOLDS_MET,
+        "ThresholdsMet is {said:?}"
+    );
+    let results = test
+        .pointer("/status/thresholds")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    ensure!(
+        results.len() == 2 && results.iter().all(|result| result["met"] == true),
+        "status.thresholds: {results:?}"
+    );
+    let report = test.pointer("/status/report/configMap").and_then(Value::as_str);
+    ensure!(
+        report == Some("limits-met-report"),
+        "status.report: {:?}",
+        test.pointer("/status/report")
+    );
+    let config_maps: Api<ConfigMap> = Api::namespaced(ctx.cluster().client.clone(), &ctx.namespace);
+    let kept = config_maps
+        .get("limits-met-report")
+        .await
+        .context("the report ConfigMap")?;
+    let files: Vec<&String> = kept.binary_data.iter().flatten().map(|(key, _)| key).collect();
+    ensure!(
+        ["report.html.gz", "requests.csv.gz", "stats.json.gz"]
+            .iter()
+            .all(|file| files.iter().any(|key| key == file)),
+        "the report holds {files:?}"
+    );
+
+    let test = ctx.wait_phase(&breached.name, "Failed").await?;
+    let completed = checks::condition(&test, c::TEST_COMPLETED).context("no TestCompleted condition")?;
+    ensure!(
+        completed.reason == c::completed::THRESHOLDS_BREACHED && completed.message.contains("RPS of all requests"),
+        "TestCompleted is {completed:?}"
+    );
     Ok(())
 }
 
