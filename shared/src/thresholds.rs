@@ -3,7 +3,7 @@
 //! `/stats/requests` report.
 
 use crate::api::status::ThresholdResult;
-use crate::api::v2::{EndpointThresholds, Thresholds};
+use crate::api::v2::{EndpointThresholds, Limits, Thresholds};
 use crate::stats::{EndpointStats, RequestsReport};
 
 /// What a limit is about.
@@ -20,6 +20,19 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Every metric, in the order the spec lists its limits.
+    pub const ALL: [Metric; 4] = [
+        Self::FailRatio,
+        Self::P95ResponseTime,
+        Self::MedianResponseTime,
+        Self::Rps,
+    ];
+
+    /// The metric a limit's field names (`maxP95ResponseTimeMs`, as `status.thresholds[].limit`).
+    pub fn of_field(field: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|metric| metric.field() == field)
+    }
+
     /// The field of `spec.thresholds` that sets it.
     pub fn field(self) -> &'static str {
         match self {
@@ -40,6 +53,12 @@ impl Metric {
         }
     }
 
+    /// `at most 500 ms`, `at least 50.0`.
+    pub fn bound(self, allowed: f64) -> String {
+        let word = if self == Self::Rps { "at least" } else { "at most" };
+        format!("{word} {}", self.value(allowed))
+    }
+
     /// Whether `measured` is within `allowed`.
     pub fn within(self, measured: f64, allowed: f64) -> bool {
         match self {
@@ -48,7 +67,8 @@ impl Metric {
         }
     }
 
-    fn value(self, value: f64) -> String {
+    /// `1.00 %`, `500 ms`, `50.0`.
+    pub fn value(self, value: f64) -> String {
         match self {
             Self::FailRatio => format!("{:.2} %", value * 100.0),
             Self::P95ResponseTime | Self::MedianResponseTime => format!("{value:.0} ms"),
@@ -79,20 +99,15 @@ impl Check {
 
     /// `p95 response time of GET /checkout: 812 ms, allowed at most 500 ms`.
     pub fn describe(&self) -> String {
-        let bound = if self.metric == Metric::Rps {
-            "at least"
-        } else {
-            "at most"
-        };
         let measured = match self.measured {
             Some(value) => self.metric.value(value),
             None => "no requests".to_string(),
         };
         format!(
-            "{} of {}: {measured}, allowed {bound} {}",
+            "{} of {}: {measured}, allowed {}",
             self.metric.label(),
             self.subject,
-            self.metric.value(self.allowed)
+            self.metric.bound(self.allowed)
         )
     }
 }
@@ -157,21 +172,43 @@ impl Verdict {
 }
 
 /// The limits one subject (all requests, or one endpoint) sets, as (metric, allowed).
-fn limits(
-    max_fail_ratio: Option<f64>,
-    max_p95: Option<f64>,
-    max_median: Option<f64>,
-    min_rps: Option<f64>,
-) -> Vec<(Metric, f64)> {
-    [
-        (Metric::FailRatio, max_fail_ratio),
-        (Metric::P95ResponseTime, max_p95),
-        (Metric::MedianResponseTime, max_median),
-        (Metric::Rps, min_rps),
-    ]
-    .into_iter()
-    .filter_map(|(metric, allowed)| allowed.map(|allowed| (metric, allowed)))
-    .collect()
+fn limits(limits: &Limits) -> Vec<(Metric, f64)> {
+    let set = [
+        limits.max_fail_ratio,
+        limits.max_p95_response_time_ms,
+        limits.max_median_response_time_ms,
+        limits.min_rps,
+    ];
+    Metric::ALL
+        .into_iter()
+        .zip(set)
+        .filter_map(|(metric, allowed)| allowed.map(|allowed| (metric, allowed)))
+        .collect()
+}
+
+/// How checks name an endpoint: `GET /checkout`, or `/checkout` for every method.
+pub fn subject(endpoint: &EndpointThresholds) -> String {
+    match &endpoint.method {
+        Some(method) => format!("{method} {}", endpoint.name),
+        None => endpoint.name.clone(),
+    }
+}
+
+/// Each limit `thresholds` sets, in spec order, as (subject, metric, allowed).
+pub fn planned(thresholds: &Thresholds) -> Vec<(String, Metric, f64)> {
+    let mut planned: Vec<_> = limits(&thresholds.limits)
+        .into_iter()
+        .map(|(metric, allowed)| (ALL_REQUESTS.to_string(), metric, allowed))
+        .collect();
+    for endpoint in thresholds.endpoints.iter().flatten() {
+        let subject = subject(endpoint);
+        planned.extend(
+            limits(&endpoint.limits)
+                .into_iter()
+                .map(|(metric, allowed)| (subject.clone(), metric, allowed)),
+        );
+    }
+    planned
 }
 
 /// What a stats row measured for `metric`; `None` without requests.
@@ -208,12 +245,7 @@ pub fn evaluate(thresholds: &Thresholds, report: Option<&RequestsReport>) -> Ver
     };
     let mut checks = Vec::new();
     let aggregated = report.stats.iter().find(|row| row.is_aggregated());
-    for (metric, allowed) in limits(
-        thresholds.max_fail_ratio,
-        thresholds.max_p95_response_time_ms,
-        thresholds.max_median_response_time_ms,
-        thresholds.min_rps,
-    ) {
+    for (metric, allowed) in limits(&thresholds.limits) {
         checks.push(Check {
             subject: ALL_REQUESTS.into(),
             metric,
@@ -226,17 +258,9 @@ pub fn evaluate(thresholds: &Thresholds, report: Option<&RequestsReport>) -> Ver
         });
     }
     for endpoint in thresholds.endpoints.iter().flatten() {
-        let subject = match &endpoint.method {
-            Some(method) => format!("{method} {}", endpoint.name),
-            None => endpoint.name.clone(),
-        };
+        let subject = subject(endpoint);
         let rows = endpoint_rows(report, endpoint);
-        for (metric, allowed) in limits(
-            endpoint.max_fail_ratio,
-            endpoint.max_p95_response_time_ms,
-            endpoint.max_median_response_time_ms,
-            endpoint.min_rps,
-        ) {
+        for (metric, allowed) in limits(&endpoint.limits) {
             // Without a method, every method's row of that name must meet the limit.
             let measured = if rows.is_empty() {
                 None

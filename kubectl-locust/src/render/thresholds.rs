@@ -9,67 +9,24 @@ use shared::thresholds::{ALL_REQUESTS, Check, Metric};
 
 use crate::output::Palette;
 
-const METRICS: [Metric; 4] = [
-    Metric::FailRatio,
-    Metric::P95ResponseTime,
-    Metric::MedianResponseTime,
-    Metric::Rps,
-];
-
 /// The metric a `status.thresholds[].limit` field names.
 pub fn metric_of(limit: &str) -> Option<Metric> {
-    METRICS.into_iter().find(|metric| metric.field() == limit)
+    Metric::of_field(limit)
 }
 
 /// `1.00 %`, `500 ms`, `50.0`.
 pub fn value(metric: Metric, value: f64) -> String {
-    match metric {
-        Metric::FailRatio => format!("{:.2} %", value * 100.0),
-        Metric::P95ResponseTime | Metric::MedianResponseTime => format!("{value:.0} ms"),
-        Metric::Rps => format!("{value:.1}"),
-    }
+    metric.value(value)
 }
 
 /// `at most 500 ms`, `at least 50.0`.
 pub fn bound(metric: Metric, allowed: f64) -> String {
-    let word = if metric == Metric::Rps { "at least" } else { "at most" };
-    format!("{word} {}", value(metric, allowed))
+    metric.bound(allowed)
 }
 
 /// Each limit the spec sets, in spec order, as (subject, metric, allowed).
 pub fn planned(thresholds: &Thresholds) -> Vec<(String, Metric, f64)> {
-    let of = |subject: &str, limits: [Option<f64>; 4]| {
-        METRICS
-            .into_iter()
-            .zip(limits)
-            .filter_map(|(metric, allowed)| Some((subject.to_string(), metric, allowed?)))
-            .collect::<Vec<_>>()
-    };
-    let mut planned = of(
-        ALL_REQUESTS,
-        [
-            thresholds.max_fail_ratio,
-            thresholds.max_p95_response_time_ms,
-            thresholds.max_median_response_time_ms,
-            thresholds.min_rps,
-        ],
-    );
-    for endpoint in thresholds.endpoints.iter().flatten() {
-        let subject = match &endpoint.method {
-            Some(method) => format!("{method} {}", endpoint.name),
-            None => endpoint.name.clone(),
-        };
-        planned.extend(of(
-            &subject,
-            [
-                endpoint.max_fail_ratio,
-                endpoint.max_p95_response_time_ms,
-                endpoint.max_median_response_time_ms,
-                endpoint.min_rps,
-            ],
-        ));
-    }
-    planned
+    shared::thresholds::planned(thresholds)
 }
 
 /// How one limit stands.
@@ -306,7 +263,7 @@ mod tests {
 
     #[test]
     fn every_limit_field_names_its_metric() {
-        for metric in METRICS {
+        for metric in Metric::ALL {
             assert_eq!(metric_of(metric.field()), Some(metric));
         }
         assert_eq!(metric_of("maxSomething"), None);

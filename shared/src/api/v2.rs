@@ -149,22 +149,9 @@ pub struct LocustTestSpec {
     .message("spec.thresholds: set at least one limit (maxFailRatio, maxP95ResponseTimeMs, maxMedianResponseTimeMs, minRps) or an endpoints entry, or remove thresholds"))]
 #[serde(rename_all = "camelCase")]
 pub struct Thresholds {
-    /// Failed requests / all requests, at most (0 to 1; 0.01 is 1 %).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.0, max = 1.0))]
-    pub max_fail_ratio: Option<f64>,
-    /// 95th-percentile response time over the run, at most, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "maxP95ResponseTimeMs")]
-    #[schemars(range(min = 0.0, max = 86_400_000.0))]
-    pub max_p95_response_time_ms: Option<f64>,
-    /// Median response time over the run, at most, in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.0, max = 86_400_000.0))]
-    pub max_median_response_time_ms: Option<f64>,
-    /// Requests per second over the run (requests / run time), at least.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.0, max = 10_000_000.0))]
-    pub min_rps: Option<f64>,
+    /// The limits over all requests.
+    #[serde(flatten)]
+    pub limits: Limits,
     /// Limits for single endpoints (Locust's request name, optionally with its method).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
@@ -187,19 +174,28 @@ pub struct EndpointThresholds {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 32))]
     pub method: Option<String>,
-    /// Failed requests / all requests of this endpoint, at most (0 to 1).
+    /// The limits of this endpoint.
+    #[serde(flatten)]
+    pub limits: Limits,
+}
+
+/// The four limits, over all requests (`spec.thresholds`) or for one endpoint; each optional.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Failed requests / requests, at most (0 to 1; 0.01 is 1 %).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub max_fail_ratio: Option<f64>,
-    /// 95th-percentile response time of this endpoint, at most, in milliseconds.
+    /// 95th-percentile response time over the run, at most, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "maxP95ResponseTimeMs")]
     #[schemars(range(min = 0.0, max = 86_400_000.0))]
     pub max_p95_response_time_ms: Option<f64>,
-    /// Median response time of this endpoint, at most, in milliseconds.
+    /// Median response time over the run, at most, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 86_400_000.0))]
     pub max_median_response_time_ms: Option<f64>,
-    /// Requests per second of this endpoint over the run, at least.
+    /// Requests per second over the run (requests / run time), at least.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 10_000_000.0))]
     pub min_rps: Option<f64>,

@@ -1363,17 +1363,22 @@ mod strategies {
         .boxed()
     }
 
-    /// maxFailRatio, maxP95ResponseTimeMs, maxMedianResponseTimeMs and minRps.
-    type Limits = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
-
     /// Limits with fractions (they must survive the v1 annotation exactly).
-    fn limits() -> BoxedStrategy<Limits> {
+    fn limits() -> BoxedStrategy<v2::Limits> {
         (
             of(0.0..=1.0f64),
             of(0.0..=60_000.0f64),
             of(0.0..=60_000.0f64),
             of(0.0..=10_000.0f64),
         )
+            .prop_map(
+                |(max_fail_ratio, max_p95_response_time_ms, max_median_response_time_ms, min_rps)| v2::Limits {
+                    max_fail_ratio,
+                    max_p95_response_time_ms,
+                    max_median_response_time_ms,
+                    min_rps,
+                },
+            )
             .boxed()
     }
 
@@ -1383,30 +1388,13 @@ mod strategies {
             of(prop_oneof![Just("GET".to_string()), Just("POST".to_string())]),
             limits(),
         )
-            .prop_map(
-                |(name, method, (max_fail_ratio, max_p95_response_time_ms, max_median_response_time_ms, min_rps))| {
-                    v2::EndpointThresholds {
-                        name: format!("/{name}"),
-                        method,
-                        max_fail_ratio,
-                        max_p95_response_time_ms,
-                        max_median_response_time_ms,
-                        min_rps,
-                    }
-                },
-            );
+            .prop_map(|(name, method, limits)| v2::EndpointThresholds {
+                name: format!("/{name}"),
+                method,
+                limits,
+            });
         (limits(), of(vec(endpoint, 0..3)))
-            .prop_map(
-                |((max_fail_ratio, max_p95_response_time_ms, max_median_response_time_ms, min_rps), endpoints)| {
-                    v2::Thresholds {
-                        max_fail_ratio,
-                        max_p95_response_time_ms,
-                        max_median_response_time_ms,
-                        min_rps,
-                        endpoints,
-                    }
-                },
-            )
+            .prop_map(|(limits, endpoints)| v2::Thresholds { limits, endpoints })
             .boxed()
     }
 
