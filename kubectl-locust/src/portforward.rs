@@ -47,6 +47,9 @@ pub async fn listen(address: IpAddr, port: LocalPort) -> Result<(TcpListener, Op
     }
 }
 
+/// How long the end of a forwarded stream waits for the kubelet's error that may come with it.
+const ERROR_AFTER_END: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Why one connection could not be forwarded.
 #[derive(Debug)]
 pub enum ForwardError {
@@ -66,10 +69,19 @@ pub async fn forward(pods: &Api<Pod>, pod: &str, port: u16, local: &mut TcpStrea
     };
     let copy = tokio::io::copy_bidirectional(local, &mut remote);
     tokio::pin!(copy);
+    tokio::pin!(port_error);
     let outcome = tokio::select! {
-        _ = &mut copy => Ok(()),
+        biased;
         // `None` only says the forward ended: the copy then ends too.
-        Some(message) = port_error => Err(ForwardError::Port(message)),
+        Some(message) = &mut port_error => Err(ForwardError::Port(message)),
+        _ = &mut copy => {
+            // The kubelet's error and the end of the stream arrive together: which is seen first
+            // is chance, so an end gets a moment for the error before it counts as a normal one.
+            match tokio::time::timeout(ERROR_AFTER_END, &mut port_error).await {
+                Ok(Some(message)) => Err(ForwardError::Port(message)),
+                _ => Ok(()),
+            }
+        }
     };
     forwarder.abort();
     outcome

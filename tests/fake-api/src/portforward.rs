@@ -174,6 +174,9 @@ where
         }
     }
     drop(open_tx);
+    // A port that could not be dialled stays unusable but the session stays up, as the kubelet
+    // keeps it: closing at once would race the client's first write against the error message.
+    let any_open = writers.iter().any(Option::is_some);
 
     // Until the client closes, or every port's far end has hung up (v4 has no per-port close).
     loop {
@@ -183,7 +186,7 @@ where
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
-            None = open_rx.recv() => break,
+            None = open_rx.recv(), if any_open => break,
         }
     }
     for writer in writers.iter_mut().flatten() {
