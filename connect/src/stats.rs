@@ -13,6 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use shared::constants::WEB_UI_PORT;
 use shared::naming;
+use shared::report::{self, ReportFiles};
 use shared::stats::{self, REQUESTS_PATH, RequestsReport};
 
 /// Answers larger than this are not a statistics report (a busy test with hundreds of endpoints
@@ -124,6 +125,19 @@ impl Reader {
     pub async fn fetch_path(&self, namespace: &str, name: &str, path: &str) -> Result<Bytes, String> {
         let location = self.access.location_of(namespace, name, path);
         self.bounded(namespace, name, self.get(&location, "*/*")).await
+    }
+
+    /// Reads Locust's report files (`shared::report::sources`) from test `name`'s master in
+    /// `namespace`, one after another; a file that cannot be read is listed with why.
+    pub async fn fetch_report_files(&self, namespace: &str, name: &str) -> ReportFiles {
+        let mut read = ReportFiles::default();
+        for (file, path) in report::sources() {
+            match self.fetch_path(namespace, name, path).await {
+                Ok(bytes) => read.files.push((file.to_string(), bytes.to_vec())),
+                Err(why) => read.missing.push(format!("{file}: {why}")),
+            }
+        }
+        read
     }
 
     async fn get(&self, location: &str, accept: &str) -> Result<Bytes, String> {

@@ -283,7 +283,7 @@ async fn reconcile_test(test: &LocustTest, ctx: &Context) -> Result<Action, Erro
 /// when the API server could not be reached (the next pass tries again).
 async fn save_report(test: &LocustTest, final_report: &FinalReport, ctx: &Context) -> Option<ReportStatus> {
     let test_key = format!("{}/{}", test.namespace().unwrap_or_default(), test.name_any());
-    let mut stored = report::store(test, &final_report.files, final_report.read_at);
+    let mut stored = report::store(test, &final_report.files.files, final_report.read_at);
     if let Some(config_map) = &stored.config_map {
         let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &test.namespace().unwrap_or_default());
         match create_child(&config_maps, config_map, &ctx.settings.field_manager).await {
@@ -302,13 +302,7 @@ async fn save_report(test: &LocustTest, final_report: &FinalReport, ctx: &Contex
             }
         }
     }
-    if !final_report.missing.is_empty() {
-        let missing = format!("not read from the master: {}", final_report.missing.join("; "));
-        stored.status.message = Some(match stored.status.message.take() {
-            Some(message) => format!("{message}; {missing}"),
-            None => missing,
-        });
-    }
+    report::note_unread(&mut stored.status, &final_report.files.missing);
     Some(stored.status)
 }
 

@@ -35,6 +35,21 @@ pub const FILES_FROM_MASTER: [(&str, &str); 3] = [
     (FAILURES_CSV_FILE, "/stats/failures/csv"),
 ];
 
+/// Every file of a report and the master's web path it is read from: the final statistics JSON,
+/// then [`FILES_FROM_MASTER`].
+pub fn sources() -> impl Iterator<Item = (&'static str, &'static str)> {
+    std::iter::once((STATS_JSON_FILE, crate::stats::REQUESTS_PATH)).chain(FILES_FROM_MASTER)
+}
+
+/// Locust's report files as read from a master (the operator's and a local run's alike).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportFiles {
+    /// File name (`report.html`, ...) and content, uncompressed.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The files that could not be read, each with why.
+    pub missing: Vec<String>,
+}
+
 /// What one ConfigMap may hold (its data and binaryData together, 1 MiB), less room for the
 /// keys and metadata.
 pub const MAX_STORED_BYTES: usize = 1_000_000;
@@ -133,6 +148,18 @@ pub fn store(test: &LocustTest, files: &[(String, Vec<u8>)], read_at: Timestamp)
             message: (!left_out.is_empty()).then(|| left_out.join("; ")),
         },
     }
+}
+
+/// Adds to `status` (`status.report`) which files the master did not give.
+pub fn note_unread(status: &mut ReportStatus, missing: &[String]) {
+    if missing.is_empty() {
+        return;
+    }
+    let unread = format!("not read from the master: {}", missing.join("; "));
+    status.message = Some(match status.message.take() {
+        Some(message) => format!("{message}; {unread}"),
+        None => unread,
+    });
 }
 
 /// The files a report ConfigMap holds, uncompressed, by name (`report.html`, ...).

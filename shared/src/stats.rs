@@ -12,6 +12,10 @@ use crate::api::status::TestStats;
 /// Path of the master's statistics endpoint on its web port.
 pub const REQUESTS_PATH: &str = "/stats/requests";
 
+/// Locust's `state` once a run has stopped: the numbers are final (the master quits after its
+/// autoquit window, or, stopped through its web API, stays up idle).
+pub const STATE_STOPPED: &str = "stopped";
+
 /// Name of the row that sums all endpoints (`Total` before Locust 1.0).
 const AGGREGATED_ROWS: [&str; 2] = ["Aggregated", "Total"];
 
@@ -105,6 +109,13 @@ pub struct EndpointStats {
     /// Mean response size, bytes.
     #[serde(default, deserialize_with = "null_as_default")]
     pub avg_content_length: f64,
+}
+
+impl RequestsReport {
+    /// Whether Locust says the run has stopped ([`STATE_STOPPED`]).
+    pub fn has_stopped(&self) -> bool {
+        self.state == STATE_STOPPED
+    }
 }
 
 impl EndpointStats {

@@ -17,9 +17,7 @@ use crate::portforward::{self, LocalPort};
 use crate::tui::state::{Effect, State, Update};
 use crate::tui::{app, feed};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams};
-use shared::constants::LABEL_POD_NAME;
-use shared::naming;
+use kube::api::{Api, LogParams};
 
 pub async fn execute(global: &GlobalArgs, args: TuiArgs) -> Result<u8, PluginError> {
     app::require_terminal(true)?;
@@ -144,13 +142,8 @@ async fn log_tail(cluster: Cluster, name: String, outcomes: mpsc::Sender<Update>
 /// The last [`LOG_TAIL_LINES`] lines of the newest master pod's log.
 pub async fn master_log_tail(cluster: &Cluster, name: &str) -> Result<Vec<String>, PluginError> {
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let selector = format!("{LABEL_POD_NAME}={}", naming::master_name(name));
-    let listed = pods
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|error| cluster.translate(error, "list", "pods", false))?;
-    let Some(pod) = listed
-        .items
+    let masters = ui::master_pods(cluster, &pods, name).await?;
+    let Some(pod) = masters
         .iter()
         .max_by(|a, b| a.metadata.creation_timestamp.cmp(&b.metadata.creation_timestamp))
         .and_then(|pod| pod.metadata.name.clone())
@@ -223,12 +216,7 @@ async fn web_ui(cluster: Cluster, name: String, outcomes: mpsc::Sender<Update>) 
 
 /// The newest running master pod of test `name`.
 async fn running_master(cluster: &Cluster, pods: &Api<Pod>, name: &str) -> Result<Option<String>, PluginError> {
-    let selector = format!("{LABEL_POD_NAME}={}", naming::master_name(name));
-    let listed = pods
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|error| cluster.translate(error, "list", "pods", false))?;
-    Ok(ui::running(&listed.items))
+    Ok(ui::running(&ui::master_pods(cluster, pods, name).await?))
 }
 
 /// An error's first line: the live view has one line for it.

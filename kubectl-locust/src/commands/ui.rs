@@ -190,7 +190,7 @@ async fn wait_for_master(
 }
 
 /// The master pods of `test` (the labels the operator puts on them).
-async fn master_pods(cluster: &Cluster, pods: &Api<Pod>, test: &str) -> Result<Vec<Pod>, PluginError> {
+pub async fn master_pods(cluster: &Cluster, pods: &Api<Pod>, test: &str) -> Result<Vec<Pod>, PluginError> {
     pods.list(&ListParams::default().labels(&selector(test, Role::Master)))
         .await
         .map(|list| list.items)

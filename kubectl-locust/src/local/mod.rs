@@ -14,9 +14,10 @@ use k8s_openapi::jiff::Timestamp;
 use shared::api::v2::{LocustTest, LocustTestStatus};
 
 use self::plan::LocalPlan;
-use self::process::{Processes, SavedReport, StatsReader};
+use self::process::{Processes, StatsReader};
 use self::status::{LocalObservation, ProcessState};
 use crate::error::PluginError;
+use shared::report::ReportFiles;
 
 /// How a local run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub struct LocalRun {
     pub ending: Ending,
     pub failed_process: Option<FailedProcess>,
     /// Locust's report, read when the master said it had stopped; `None` when it never did.
-    pub report: Option<SavedReport>,
+    pub report: Option<ReportFiles>,
 }
 
 pub struct FailedProcess {
@@ -45,9 +46,6 @@ pub struct FailedProcess {
 
 /// How long workers get to leave on their own after the master ended.
 const WORKER_GRACE: Duration = Duration::from_secs(10);
-
-/// Locust's state once its run is over (it quits after its autoquit window).
-const LOCUST_STOPPED: &str = "stopped";
 
 /// Writes the plan's files, starts master and workers, and reports a status to `on_update` every
 /// `poll` until the test ends, `timeout` passes or `interrupt` resolves. Every process is stopped
@@ -119,7 +117,7 @@ async fn supervise(
     Limits { timeout, poll }: Limits,
     interrupt: impl std::future::Future<Output = ()>,
     on_update: &mut impl FnMut(&LocustTest),
-    saved: &mut Option<SavedReport>,
+    saved: &mut Option<ReportFiles>,
 ) -> Result<Ending, PluginError> {
     let started = Timestamp::now();
     processes.spawn(&plan.master)?;
@@ -139,7 +137,7 @@ async fn supervise(
             && let Some(report) = reader.read().await
         {
             // Locust has stopped and quits after its autoquit window: its report now, once.
-            if report.state == LOCUST_STOPPED && saved.is_none() {
+            if report.has_stopped() && saved.is_none() {
                 *saved = Some(reader.read_report().await);
             }
             observation.report = Some(report);

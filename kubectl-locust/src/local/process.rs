@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shared::command::LocalEndpoints;
-use shared::report;
-use shared::stats::{REQUESTS_PATH, RequestsReport};
+use shared::report::ReportFiles;
+use shared::stats::RequestsReport;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -268,26 +268,9 @@ impl StatsReader {
 
     /// Locust's report files, read from the master as the operator reads them once Locust has
     /// stopped (`shared::report`): each file, or why it could not be read.
-    pub async fn read_report(&self) -> SavedReport {
-        let mut saved = SavedReport::default();
-        let paths = std::iter::once((report::STATS_JSON_FILE, REQUESTS_PATH)).chain(report::FILES_FROM_MASTER);
-        for (file, path) in paths {
-            match self.reader.fetch_path("local", "local", path).await {
-                Ok(bytes) => saved.files.push((file.to_string(), bytes.to_vec())),
-                Err(why) => saved.missing.push(format!("{file}: {why}")),
-            }
-        }
-        saved
+    pub async fn read_report(&self) -> ReportFiles {
+        self.reader.fetch_report_files("local", "local").await
     }
-}
-
-/// Locust's report of a local run, as read from its master.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SavedReport {
-    /// File name (`report.html`, ...) and content.
-    pub files: Vec<(String, Vec<u8>)>,
-    /// The files that could not be read, with why.
-    pub missing: Vec<String>,
 }
 
 /// How long one read of the local master may take.

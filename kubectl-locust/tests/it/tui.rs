@@ -492,7 +492,8 @@ async fn l_reads_the_tail_of_the_newest_master_pods_log_through_the_api() {
         serde_json::json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": { "name": name, "namespace": "load", "creationTimestamp": created,
-                          "labels": { "performance-test-pod-name": "checkout-master" } },
+                          "labels": { "performance-test-name": "checkout",
+                                      "performance-test-pod-name": "checkout-master" } },
         })
     };
     fake.insert(pod("checkout-master-old", "2026-11-22T11:00:00Z"));

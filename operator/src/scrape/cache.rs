@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use shared::api::status::TestStats;
+use shared::report::ReportFiles;
 use shared::stats::{self, RequestsReport, Sample};
 
 use crate::cache::TestObject;
@@ -116,10 +117,8 @@ pub struct FinalReport {
     pub uid: Option<String>,
     /// When it was read.
     pub read_at: Timestamp,
-    /// The files (`shared::report` names), uncompressed.
-    pub files: Vec<(String, Vec<u8>)>,
-    /// Files that could not be read, and why.
-    pub missing: Vec<String>,
+    /// The files read, and those that could not be.
+    pub files: ReportFiles,
 }
 
 /// The latest reading of every running test, shared by the scraper (writes), reconciles and

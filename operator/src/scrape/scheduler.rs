@@ -12,8 +12,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use shared::api::status::{LocustTestStatus, Phase};
-use shared::report;
-use shared::stats::{REQUESTS_PATH, RequestsReport};
+use shared::stats::RequestsReport;
 use shared::status::stats_write_due;
 
 use super::ScrapeSettings;
@@ -22,9 +21,6 @@ use crate::cache::TestObject;
 use crate::cache::phase_of;
 use crate::settings::Clock;
 use connect::stats::{Access, Reader};
-
-/// Locust's state once a run has stopped (it quits after its autoquit window).
-pub const LOCUST_STOPPED: &str = "stopped";
 
 /// Whether the scraper reads this test: it runs (its master Job has an active pod) and is not
 /// being deleted. Pending masters are still starting; finished ones are gone or about to be.
@@ -100,23 +96,13 @@ impl Scraper {
         self.reader.fetch(namespace, name).await
     }
 
-    /// Reads Locust's report files from test `key`'s master (see `shared::report`); files it
-    /// cannot read are listed with why.
+    /// Reads Locust's report files from test `key`'s master (see `shared::report`).
     async fn read_final_report(&self, key: &TestKey, uid: Option<String>, at: Timestamp) -> FinalReport {
-        let mut report = FinalReport {
+        FinalReport {
             uid,
             read_at: at,
-            files: Vec::new(),
-            missing: Vec::new(),
-        };
-        let paths = std::iter::once((report::STATS_JSON_FILE, REQUESTS_PATH)).chain(report::FILES_FROM_MASTER);
-        for (file, path) in paths {
-            match self.reader.fetch_path(&key.namespace, &key.name, path).await {
-                Ok(bytes) => report.files.push((file.to_string(), bytes.to_vec())),
-                Err(why) => report.missing.push(format!("{file}: {why}")),
-            }
+            files: self.reader.fetch_report_files(&key.namespace, &key.name).await,
         }
-        report
     }
 
     /// One round: reads every running test among `tests` (at most `concurrency` at once), records
@@ -144,10 +130,7 @@ impl Scraper {
                 let outcome = self.fetch(&key.namespace, &key.name).await;
                 // Locust has stopped and will quit after its autoquit window: its report now.
                 let final_report = match &outcome {
-                    Ok(report)
-                        if report.state == LOCUST_STOPPED
-                            && !self.cache.has_final_report(&key, test.uid().as_deref()) =>
-                    {
+                    Ok(report) if report.has_stopped() && !self.cache.has_final_report(&key, test.uid().as_deref()) => {
                         Some(self.read_final_report(&key, test.uid(), at).await)
                     }
                     _ => None,

@@ -7,6 +7,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::{DeriveSettings, Observation};
 use crate::api::status::{LocustTestStatus, Phase, TestStats};
+use crate::stats::STATE_STOPPED;
 
 /// Starts the part of a WorkersConnected message that says the master could not be read; a message
 /// carrying it has been reported already.
@@ -61,7 +62,7 @@ pub(crate) fn stats_unreachable(
         return (None, None);
     }
     match &status.stats {
-        Some(recorded) if matches!(recorded.state.as_str(), "stopped" | "stopping") => (None, None),
+        Some(recorded) if matches!(recorded.state.as_str(), STATE_STOPPED | "stopping") => (None, None),
         Some(_) => (Some(why.clone()), None),
         None => {
             // Not yet Running before this pass: the test starts now.

@@ -4,6 +4,7 @@ use k8s_openapi::api::batch::v1::JobStatus;
 
 use super::{Child, Observation};
 use crate::api::status::{LocustTestStatus, Phase};
+use crate::stats::{RequestsReport, STATE_STOPPED};
 
 /// Children to create now: the missing ones, unless the test has finished. A finished test is
 /// never resurrected (Job TTL cleanup deletes its Jobs on purpose).
@@ -60,8 +61,11 @@ pub(crate) struct PhaseVerdict {
 
 /// Whether the master's last statistics say Locust has stopped the run.
 fn stopped_by_locust(observed: &Observation<'_>) -> bool {
-    observed.last_stats.is_some_and(|report| report.state == "stopped")
-        || observed.stats.as_ref().is_some_and(|stats| stats.state == "stopped")
+    observed.last_stats.is_some_and(RequestsReport::has_stopped)
+        || observed
+            .stats
+            .as_ref()
+            .is_some_and(|stats| stats.state == STATE_STOPPED)
 }
 
 /// The phase: a spec that cannot be built fails; children recreated while running go back to

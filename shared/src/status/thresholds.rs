@@ -32,7 +32,7 @@ pub(crate) fn conclude(limits: &Thresholds, last_stats: Option<&RequestsReport>,
     let mut message = checked.message();
     // The master quit before it was seen stopped (an autoquit window shorter than the reads'
     // interval): the numbers are the last ones read, which the message must not hide.
-    if let Some(report) = last_stats.filter(|report| report.state != "stopped") {
+    if let Some(report) = last_stats.filter(|report| !report.has_stopped()) {
         message.push_str(&format!(
             " (on the last statistics read, while Locust was {})",
             if report.state.is_empty() {
